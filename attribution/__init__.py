@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from attribution.errors import AttributionError, InvalidAttributionInput, UnknownModelError
+from attribution.errors import AttributionError, AttributionInputError, UnknownModelError
 from attribution.journey import Touch, sort_journey
 from attribution.registry import DATA_DRIVEN_MODELS, MODELS, RULE_BASED_MODELS, credit
 from attribution.rules import (
@@ -21,7 +21,7 @@ __all__ = [
     "MODELS",
     "RULE_BASED_MODELS",
     "AttributionError",
-    "InvalidAttributionInput",
+    "AttributionInputError",
     "Touch",
     "UnknownModelError",
     "credit",

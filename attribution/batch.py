@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from attribution.errors import InvalidAttributionInput, UnknownModelError
+from attribution.errors import AttributionInputError, UnknownModelError
 from attribution.journey import DIRECT, Touch, sort_journey
 from attribution.registry import RULE_BASED_MODELS
 from attribution.rules import ANCHOR_SPREAD, SECONDS_PER_DAY
@@ -39,18 +39,18 @@ class JourneyArrays:
     def __post_init__(self) -> None:
         n = len(self.ts)
         if len(self.offsets) == 0 or self.offsets[0] != 0 or self.offsets[-1] != n:
-            raise InvalidAttributionInput("offsets must start at 0 and end at the number of touches")
+            raise AttributionInputError("offsets must start at 0 and end at the number of touches")
         if np.any(np.diff(self.offsets) < 0):
-            raise InvalidAttributionInput("offsets must be non-decreasing")
+            raise AttributionInputError("offsets must be non-decreasing")
         if not len(self.is_direct) == len(self.is_lead) == len(self.is_opportunity) == n:
-            raise InvalidAttributionInput("every column must have one entry per touch")
+            raise AttributionInputError("every column must have one entry per touch")
         # Out-of-order touches would silently give credit to the wrong touch; checking costs one pass.
         step = np.diff(self.ts)
         boundary = np.zeros(max(n - 1, 0), dtype=np.bool_)
         inner = self.offsets[1:-1]
         boundary[inner[(inner > 0) & (inner < n)] - 1] = True
         if np.any((step < 0) & ~boundary):
-            raise InvalidAttributionInput("touches must be sorted by ts within each journey")
+            raise AttributionInputError("touches must be sorted by ts within each journey")
 
     @classmethod
     def from_journeys(cls, journeys: Sequence[Sequence[Touch]]) -> JourneyArrays:
@@ -98,12 +98,16 @@ def _flag_position(flags: Bools, lay: _Layout, last: bool) -> Ints:
     return out
 
 
+def _indicator(mask: Bools) -> Floats:
+    return mask.astype(np.float64)
+
+
 def _first(arrays: JourneyArrays, lay: _Layout) -> Floats:
-    return (lay.pos == 0).astype(np.float64)
+    return _indicator(lay.pos == 0)
 
 
 def _last(arrays: JourneyArrays, lay: _Layout) -> Floats:
-    return (lay.pos == lay.n - 1).astype(np.float64)
+    return _indicator(lay.pos == lay.n - 1)
 
 
 def _linear(arrays: JourneyArrays, lay: _Layout) -> Floats:
@@ -112,7 +116,7 @@ def _linear(arrays: JourneyArrays, lay: _Layout) -> Floats:
 
 def _time_decay(arrays: JourneyArrays, lay: _Layout, half_life_days: float) -> Floats:
     if not (np.isfinite(half_life_days) and half_life_days > 0):
-        raise InvalidAttributionInput(f"half_life_days must be a positive number, got {half_life_days!r}")
+        raise AttributionInputError(f"half_life_days must be a positive number, got {half_life_days!r}")
     reference = arrays.ts[arrays.offsets[1:][lay.journey] - 1]  # latest touch, as in rules.time_decay
     weights = np.exp2(-(reference - arrays.ts) / (half_life_days * SECONDS_PER_DAY))
     totals = np.bincount(lay.journey, weights=weights, minlength=len(lay.lengths))
@@ -160,7 +164,7 @@ def _full_path(arrays: JourneyArrays, lay: _Layout) -> Floats:
 def _last_non_direct(arrays: JourneyArrays, lay: _Layout) -> Floats:
     winner = _flag_position(~arrays.is_direct, lay, last=True)
     winner = np.where(winner < 0, lay.lengths - 1, winner)
-    return (lay.pos == winner[lay.journey]).astype(np.float64)
+    return _indicator(lay.pos == winner[lay.journey])
 
 
 _MODELS: dict[str, Callable[[JourneyArrays, _Layout], Floats]] = {

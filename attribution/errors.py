@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from schemas.errors import TouchstreamError
 
-__all__ = ["AttributionError", "InvalidAttributionInput", "UnknownModelError"]
+__all__ = ["AttributionError", "AttributionInputError", "UnknownModelError"]
 
 
 class AttributionError(TouchstreamError):
@@ -20,7 +20,7 @@ class UnknownModelError(AttributionError):
         super().__init__(f"unknown attribution model {model!r}; expected one of {', '.join(known)}")
 
 
-class InvalidAttributionInput(AttributionError, ValueError):
+class AttributionInputError(AttributionError, ValueError):
     """Arguments that cannot be attributed: mismatched lengths, negative counts, bad parameters.
 
     Also a ``ValueError`` so callers that validate generically still catch it.

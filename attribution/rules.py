@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from attribution.errors import InvalidAttributionInput
+from attribution.errors import AttributionInputError
 from attribution.journey import DIRECT, Touch, sort_journey
 
 __all__ = [
@@ -72,9 +72,9 @@ def time_decay(
     to 0 one by one instead of all at once (which would divide 0 by 0).
     """
     if not (math.isfinite(half_life_days) and half_life_days > 0):
-        raise InvalidAttributionInput(f"half_life_days must be a positive number, got {half_life_days!r}")
+        raise AttributionInputError(f"half_life_days must be a positive number, got {half_life_days!r}")
     if conversion_ts is not None and not math.isfinite(conversion_ts):
-        raise InvalidAttributionInput(f"conversion_ts must be finite, got {conversion_ts!r}")
+        raise AttributionInputError(f"conversion_ts must be finite, got {conversion_ts!r}")
     if not journey:
         return []
     stamps = [t.ts for t in sort_journey(journey)]
