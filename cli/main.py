@@ -1,0 +1,17 @@
+"""Entry point of the ``touchstream`` console script: registers one command per module."""
+
+from __future__ import annotations
+
+import typer
+
+from cli.migrate import migrate
+from cli.up import up
+
+__all__ = ["app"]
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Touchstream: B2B multi-touch attribution.")
+app.command()(up)
+app.command()(migrate)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,131 @@
+"""Bring the whole pipeline up in the foreground and take it down cleanly.
+
+Embedded ClickHouse and Kafka start unless external ones are configured; then the schema is
+migrated, topics are created, and each component (collector, stream workers, sink, monitor) runs as
+its own ``touchstream <component>`` process configured purely by ``TOUCHSTREAM_*`` env vars, exactly
+as docker-compose runs them in production.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from embedded.clickhouse import EmbeddedClickHouse
+from embedded.kafka import EmbeddedKafka, free_port
+from embedded.process import spawn_child, stop_child
+from schemas import jsonio
+from schemas.settings import Settings
+from sinks.client import connect
+from sinks.migrate import apply_migrations
+from streams.admin import ensure_topics
+
+__all__ = ["COMPONENTS", "Component", "Stack"]
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """A long-running process started as ``touchstream <command>``; ``replicas`` from settings."""
+
+    name: str
+    command: str
+    replicas_setting: str | None = None  # Settings attribute holding the replica count
+
+
+# Start order matters: consumers first so nothing produced by the collector waits on a join.
+COMPONENTS: tuple[Component, ...] = ()
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    components: tuple[Component, ...] = COMPONENTS
+    clickhouse: EmbeddedClickHouse | None = None
+    kafka: EmbeddedKafka | None = None
+    endpoints: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def home(self) -> Path:
+        return self.settings.home
+
+    @property
+    def endpoints_file(self) -> Path:
+        return self.home / "endpoints.json"
+
+    def start(self) -> dict[str, str]:
+        """Start everything; returns the endpoints also written to ``endpoints.json``."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        s = self.settings
+        if s.embedded_clickhouse:
+            self.clickhouse = EmbeddedClickHouse(
+                self.home, s.embedded_clickhouse_tcp_port, s.embedded_clickhouse_http_port
+            ).start()
+            ch_url, ch_http = self.clickhouse.url, self.clickhouse.http_url
+            ch_native = self.clickhouse.native_address
+        else:
+            assert s.clickhouse_url is not None
+            ch_url, ch_http = s.clickhouse_url, s.clickhouse_http_url or ""
+            ch_native = ch_url.split("@")[-1].split("/")[0]
+        if s.embedded_kafka:
+            self.kafka = EmbeddedKafka(self.home, s.embedded_kafka_port).start()
+            bootstrap = self.kafka.bootstrap
+        else:
+            assert s.kafka_bootstrap is not None
+            bootstrap = s.kafka_bootstrap
+        apply_migrations(connect(ch_url), s.clickhouse_database)
+        ensure_topics(bootstrap, s.partitions)
+        collector_port = s.collector_port or free_port()
+        self.endpoints = {
+            "collector": f"http://{s.collector_host}:{collector_port}",
+            "kafka_bootstrap": bootstrap,
+            "clickhouse_native": ch_native,
+            "clickhouse_http": ch_http,
+            "clickhouse_database": s.clickhouse_database,
+            "clickhouse_url": ch_url,
+            "home": str(self.home.resolve()),
+        }
+        env = {
+            **os.environ,
+            "TOUCHSTREAM_KAFKA_BOOTSTRAP": bootstrap,
+            "TOUCHSTREAM_CLICKHOUSE_URL": ch_url,
+            "TOUCHSTREAM_CLICKHOUSE_HTTP_URL": ch_http,
+            "TOUCHSTREAM_COLLECTOR_PORT": str(collector_port),
+            "TOUCHSTREAM_HOME": str(self.home.resolve()),
+            # Children need to know the broker is the embedded one (quirk workarounds) even though
+            # they receive its address like any external broker.
+            "TOUCHSTREAM_EMBEDDED_BROKER": "1" if s.embedded_kafka else "0",
+        }
+        for comp in self.components:
+            replicas = int(getattr(s, comp.replicas_setting)) if comp.replicas_setting else 1
+            for i in range(replicas):
+                name = comp.name if replicas == 1 else f"{comp.name}-{i + 1}"
+                self.procs[name] = spawn_child(
+                    [sys.executable, "-m", "cli.main", comp.command],
+                    log_file=self.home / "logs" / f"{name}.log",
+                    env={**env, "TOUCHSTREAM_REPLICA": str(i)},
+                )
+        self.endpoints_file.write_bytes(jsonio.dumps(self.endpoints))
+        return self.endpoints
+
+    def dead_components(self) -> list[str]:
+        return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+    def stop(self) -> None:
+        """Stop components (producers first), then the broker and ClickHouse; remove endpoints.json."""
+        self.endpoints_file.unlink(missing_ok=True)
+        for proc in reversed(list(self.procs.values())):
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + 15
+        for proc in self.procs.values():
+            stop_child(proc, grace_s=max(0.1, deadline - time.monotonic()))
+        self.procs.clear()
+        if self.kafka is not None:
+            self.kafka.stop()
+        if self.clickhouse is not None:
+            self.clickhouse.stop()

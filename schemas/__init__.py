@@ -1,0 +1,1 @@
+"""Typed contracts shared by every Touchstream stage: events, channels, topics, tables, settings."""

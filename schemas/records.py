@@ -1,0 +1,128 @@
+"""Records the stream workers emit for the sink: one model per ClickHouse table.
+
+They are internal contracts (``frozen``, ``extra="forbid"``, versioned by ``v``). Field names equal
+ClickHouse column names so the sink maps them column-wise without a lookup table.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "AlertRecord",
+    "ConversionRecord",
+    "CreditRecord",
+    "DeadLetter",
+    "IdentityRecord",
+    "ProductEventRecord",
+    "SpendRecord",
+    "TouchpointRecord",
+]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: int = 1
+
+
+class TouchpointRecord(_Record):
+    event_id: str
+    ts: datetime
+    anonymous_id: str = ""
+    person_id: str = ""
+    account_id: str = ""
+    type: str
+    channel: str
+    channel_category: Literal["demand_gen", "lead_gen", "direct"]
+    engagement_kind: str = ""
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    utm_content: str = ""
+    utm_term: str = ""
+    url: str = ""
+    referrer: str = ""
+    country: str = ""
+    source: str = ""  # the site/write key label the event came through (intake alerts)
+    is_bot: bool = False
+    is_branded_search: bool = False
+    received_at: datetime | None = None
+
+
+class IdentityRecord(_Record):
+    anonymous_id: str
+    person_id: str
+    account_id: str = ""
+    email: str = ""
+    updated_at: datetime
+
+
+class ConversionRecord(_Record):
+    conversion_id: str
+    ts: datetime
+    account_id: str
+    person_id: str = ""
+    stage: str
+    amount: float = 0.0
+    currency: str = ""
+    opportunity_id: str = ""
+
+
+class CreditRecord(_Record):
+    conversion_id: str
+    stage: str
+    model: str
+    event_id: str
+    ts: datetime  # of the credited touchpoint
+    account_id: str
+    channel: str
+    channel_category: str
+    utm_campaign: str = ""
+    credit: float
+    revenue_credit: float = 0.0
+    conversion_ts: datetime
+
+
+class SpendRecord(_Record):
+    event_id: str
+    date: date
+    channel: str
+    utm_campaign: str = ""
+    cost: float
+    currency: str = "USD"
+
+
+class AlertRecord(_Record):
+    alert_id: str
+    ts: datetime
+    kind: str
+    subject: str
+    state: Literal["firing", "resolved"] = "firing"
+    value: float
+    baseline: float
+    message: str
+
+
+class ProductEventRecord(_Record):
+    event_id: str
+    ts: datetime
+    anonymous_id: str = ""
+    person_id: str = ""
+    account_id: str = ""
+    name: str
+    properties: str = "{}"  # JSON text; ClickHouse keeps it as String for analysts' JSONExtract
+
+
+class DeadLetter(_Record):
+    """What lands on ``touchstream.dead-letter``: who rejected it, why, and the original bytes."""
+
+    stage: str  # collector | streams | sink
+    reason: str
+    errors: list[dict[str, str]] = []
+    topic: str = ""
+    original: str  # the rejected payload, UTF-8 (replacement chars if it was not text)
+    at: datetime
+    details: dict[str, Any] = {}

@@ -1,0 +1,86 @@
+"""One settings object for every deployable, read from ``TOUCHSTREAM_*`` environment variables.
+
+Only ``cli/`` constructs it (``Settings()``); every other module receives it, or plain values from
+it, as arguments. Unset Kafka / ClickHouse settings mean "start the embedded ones".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+def _split(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode]
+SecretList = Annotated[list[SecretStr], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOUCHSTREAM_", env_nested_delimiter="__", frozen=True)
+
+    home: Path = Field(Path(".touchstream"), description="data of the embedded services, endpoints.json")
+
+    # Kafka / ClickHouse: None = start the embedded ones.
+    kafka_bootstrap: str | None = Field(None, description="host:port[,host:port]; unset = embedded broker")
+    clickhouse_url: str | None = Field(
+        None, description="clickhouse://user:password@host:9000 (native); unset = embedded server"
+    )
+    clickhouse_http_url: str | None = Field(None, description="HTTP endpoint shown to analysts")
+    clickhouse_database: str = "touchstream"
+    partitions: int = Field(4, ge=1, description="partitions per topic when Touchstream creates them")
+
+    # Embedded services' ports (0 = any free port).
+    embedded_kafka_port: int = 9092
+    embedded_clickhouse_tcp_port: int = 9000
+    embedded_clickhouse_http_port: int = 8123
+
+    # Collector.
+    collector_host: str = "127.0.0.1"
+    collector_port: int = 8080
+    collector_workers: int = Field(1, ge=1)
+    write_keys: SecretList = Field(default_factory=lambda: [SecretStr("dev-write-key")])
+    site_keys: CommaList = Field(default_factory=lambda: ["dev-site-key"])
+    allowed_origins: CommaList = Field(default_factory=lambda: ["*"])
+    trusted_proxies: CommaList = Field(default_factory=list)
+    ip_privacy: Literal["truncate", "hash", "drop"] = "truncate"
+    geoip_db: Path | None = None
+    rate_limit_per_key: float = Field(2000.0, description="requests per second per key (token bucket)")
+
+    # Streams.
+    stream_workers: int = Field(1, ge=1)
+    lookback_demand_gen_days: int = 90
+    lookback_lead_gen_days: int = 30
+    time_decay_half_life_days: float = 7.0
+    channel_rules: Path | None = Field(None, description="YAML overriding the channel classification rules")
+
+    # Alerts.
+    alert_webhook: SecretStr | None = None
+    alert_rules: Path | None = None
+    alert_interval_s: float = 60.0
+
+    log_level: str = "INFO"
+
+    _split_lists = field_validator(
+        "write_keys", "site_keys", "allowed_origins", "trusted_proxies", mode="before"
+    )(_split)
+
+    @property
+    def embedded_kafka(self) -> bool:
+        return self.kafka_bootstrap is None
+
+    @property
+    def embedded_clickhouse(self) -> bool:
+        return self.clickhouse_url is None
+
+    def write_key_values(self) -> list[str]:
+        return [k.get_secret_value() for k in self.write_keys]

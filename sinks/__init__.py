@@ -1,0 +1,1 @@
+"""ClickHouse side: schema migrations, idempotent batched sinks, analyst SQL."""

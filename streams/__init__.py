@@ -1,0 +1,1 @@
+"""Stream processors (faust-streaming): enrich, stitch identities, keep journeys, credit conversions."""
