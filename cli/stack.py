@@ -98,16 +98,18 @@ class Stack:
             "TOUCHSTREAM_HOME": str(self.home.resolve()),
             # Children need to know the broker is the embedded one (quirk workarounds) even though
             # they receive its address like any external broker.
-            "TOUCHSTREAM_EMBEDDED_BROKER": "1" if s.embedded_kafka else "0",
+            "TOUCHSTREAM_EMBEDDED_BROKER": "1" if (s.embedded_kafka or s.embedded_broker) else "0",
         }
         for comp in self.components:
             replicas = int(getattr(s, comp.replicas_setting)) if comp.replicas_setting else 1
             for i in range(replicas):
                 name = comp.name if replicas == 1 else f"{comp.name}-{i + 1}"
+                metrics_port = free_port()
+                self.endpoints[f"metrics_{name}"] = f"http://127.0.0.1:{metrics_port}/metrics"
                 self.procs[name] = spawn_child(
                     [sys.executable, "-m", "cli.main", comp.command],
                     log_file=self.home / "logs" / f"{name}.log",
-                    env={**env, "TOUCHSTREAM_REPLICA": str(i)},
+                    env={**env, "TOUCHSTREAM_REPLICA": str(i), "TOUCHSTREAM_METRICS_PORT": str(metrics_port)},
                 )
         self.endpoints_file.write_bytes(jsonio.dumps(self.endpoints))
         return self.endpoints

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     clickhouse_http_url: str | None = Field(None, description="HTTP endpoint shown to analysts")
     clickhouse_database: str = "touchstream"
     partitions: int = Field(4, ge=1, description="partitions per topic when Touchstream creates them")
+    embedded_broker: bool = Field(
+        False, description="set by `touchstream up`: the broker is the embedded Tansu, apply its workarounds"
+    )
+    metrics_port: int | None = Field(None, description="Prometheus port of worker/sink/monitor (None = off)")
 
     # Embedded services' ports (0 = any free port).
     embedded_kafka_port: int = 9092
