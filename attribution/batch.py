@@ -150,6 +150,7 @@ def _marker_model(arrays: JourneyArrays, lay: _Layout, with_last: bool) -> Float
         np.where(anchored, roles * share, rest_others),
         roles * share + rest_anchors,
     )
+    credits = np.where(lay.n == 1, 1.0, credits)  # exactly 1.0, as in rules._marker_model
     return np.where(lead[lay.journey] >= 0, credits, _u_shaped(arrays, lay))
 
 

@@ -115,6 +115,8 @@ def _anchored(n: int, anchors: list[int]) -> list[float]:
 
 def _marker_model(journey: Sequence[Touch], with_last: bool) -> list[float]:
     ordered = sort_journey(journey)
+    if len(ordered) <= 1:  # exactly 1.0 rather than 3 x 0.3 + 0.1 = 0.9999999999999999
+        return [1.0] * len(ordered)
     lead = _first_flagged([t.is_lead_creation for t in ordered])
     if lead is None:
         return u_shaped(ordered)
