@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli.migrate import migrate
+from cli.topics import topics
 from cli.up import up
 
 __all__ = ["app"]
@@ -12,6 +13,7 @@ __all__ = ["app"]
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Touchstream: B2B multi-touch attribution.")
 app.command()(up)
 app.command()(migrate)
+app.command()(topics)
 
 if __name__ == "__main__":
     app()
