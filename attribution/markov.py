@@ -96,6 +96,18 @@ def _members(unique_keys: Ints, order: int, n_channels: int) -> Bools:
     return members
 
 
+def _number_states(keys: Ints) -> tuple[Ints, Ints]:
+    """Distinct keys (sorted) and, per window, its state id 1..n (0 is reserved for the start)."""
+    top = int(keys.max()) + 1 if len(keys) else 0
+    if top <= 1 << 22:  # small key space: a lookup table beats sorting millions of keys
+        present = np.flatnonzero(np.bincount(keys, minlength=top))
+        lookup = np.zeros(top, dtype=np.int64)
+        lookup[present] = np.arange(1, len(present) + 1)
+        return present.astype(np.int64), lookup[keys]
+    unique_keys, inverse = np.unique(keys, return_inverse=True)
+    return unique_keys, inverse.astype(np.int64) + 1
+
+
 def fit_chain(cp: CodedPaths, order: int = 1, collapse_repeats: bool = True) -> MarkovChain:
     """Estimate the k-order chain from coded paths with one weighted bincount over all transitions."""
     if order < 1:
@@ -114,8 +126,7 @@ def fit_chain(cp: CodedPaths, order: int = 1, collapse_repeats: bool = True) -> 
         )
         weight = weight[used]
     keys, windows = _state_keys(cp, order)
-    unique_keys, inverse = np.unique(keys, return_inverse=True)
-    states = inverse.astype(np.int64) + 1  # 0 is (start)
+    unique_keys, states = _number_states(keys)
     n = len(unique_keys)
     starts = np.concatenate(([0], np.cumsum(windows)[:-1])).astype(np.int64)
     if collapse_repeats:

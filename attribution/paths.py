@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -56,41 +55,48 @@ class CodedPaths:
         return np.repeat(np.arange(self.n_paths, dtype=np.int64), np.diff(self.offsets))
 
 
+class _FirstSeenCodes(dict[str, int]):
+    """str -> int that hands out the next code on a miss; hits stay in C (``dict.__getitem__``)."""
+
+    def __missing__(self, key: str) -> int:
+        code = self[key] = len(self)
+        return code
+
+
 def code_paths(
     paths: Sequence[Sequence[str]],
     conversions: Sequence[int | float],
     nulls: Sequence[int | float] | None = None,
 ) -> CodedPaths:
-    """Aggregate identical (path, conversions, nulls) rows, then code channels as sorted integers.
+    """Code every path's channels as integers (sorted channel order) in one C-level pass.
 
     ``nulls=None`` means each row is one journey: a row with zero conversions counts as one null,
     a converting row as none. Pass explicit nulls for ChannelAttribution-style aggregated rows.
     Empty paths are dropped: they touch no channel, so they cannot move any channel's credit.
+
+    Identical paths are not merged here: the models aggregate identical transitions (Markov) and
+    channel sets (Shapley) with weighted ``np.bincount`` / ``np.unique`` on integers, which is cheaper
+    than hashing a million tuples of strings first (measured: ~0.75 s per 1M paths for the Counter).
     """
     if len(conversions) != len(paths) or (nulls is not None and len(nulls) != len(paths)):
         raise AttributionInputError("paths, conversions and nulls must have the same length")
-    # Counter over tuples runs in C; it both deduplicates and keeps the Python-level work per row tiny.
-    keys = map(tuple, paths)
-    rows: list[tuple[tuple[str, ...], float, float]]
-    if nulls is None:
-        counted = Counter(zip(keys, conversions, strict=True))
-        rows = [(p, float(c) * k, 0.0 if c else float(k)) for (p, c), k in counted.items() if p]
-    else:
-        counted3 = Counter(zip(keys, conversions, nulls, strict=True))
-        rows = [(p, float(c) * k, float(n) * k) for (p, c, n), k in counted3.items() if p]
-    unique_paths = [row[0] for row in rows]
-    channels = tuple(sorted(set(chain.from_iterable(unique_paths))))
-    index = {channel: code for code, channel in enumerate(channels)}
-    lengths = np.fromiter(map(len, unique_paths), dtype=np.int64, count=len(unique_paths))
-    offsets = np.zeros(len(unique_paths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    codes = np.fromiter(
-        map(index.__getitem__, chain.from_iterable(unique_paths)), dtype=np.int64, count=int(offsets[-1])
+    conv = np.asarray(conversions, dtype=np.float64).reshape(len(paths))
+    null = (conv == 0).astype(np.float64) if nulls is None else np.asarray(nulls, dtype=np.float64)
+    lengths = np.fromiter(map(len, paths), dtype=np.int64, count=len(paths))
+    first_seen = _FirstSeenCodes()
+    raw = np.fromiter(
+        map(first_seen.__getitem__, chain.from_iterable(paths)), dtype=np.int64, count=int(lengths.sum())
     )
+    channels = tuple(sorted(first_seen))
+    remap = np.empty(len(first_seen), dtype=np.int64)
+    remap[list(first_seen.values())] = [channels.index(name) for name in first_seen]
+    kept = lengths > 0
+    offsets = np.zeros(int(kept.sum()) + 1, dtype=np.int64)
+    np.cumsum(lengths[kept], out=offsets[1:])
     return CodedPaths(
         channels=channels,
         offsets=offsets,
-        codes=codes,
-        conversions=np.array([row[1] for row in rows], dtype=np.float64),
-        nulls=np.array([row[2] for row in rows], dtype=np.float64),
+        codes=remap[raw],
+        conversions=conv[kept],
+        nulls=null[kept],
     )
