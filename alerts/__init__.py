@@ -1,0 +1,1 @@
+"""Alerting: pipeline-velocity and intake drops, stream lag, and their delivery."""
