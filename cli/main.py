@@ -5,14 +5,18 @@ from __future__ import annotations
 import typer
 
 from cli.migrate import migrate
+from cli.monitor import monitor
 from cli.topics import topics
 from cli.up import up
+from cli.velocity import velocity
 
 __all__ = ["app"]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Touchstream: B2B multi-touch attribution.")
 app.command()(up)
 app.command()(migrate)
+app.command()(monitor)
+app.command()(velocity)
 app.command()(topics)
 
 if __name__ == "__main__":

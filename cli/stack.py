@@ -37,7 +37,9 @@ class Component:
 
 
 # Start order matters: consumers first so nothing produced by the collector waits on a join.
-COMPONENTS: tuple[Component, ...] = ()
+COMPONENTS: tuple[Component, ...] = (
+    Component("monitor", "monitor"),
+)
 
 
 @dataclass

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
         False, description="set by `touchstream up`: the broker is the embedded Tansu, apply its workarounds"
     )
     metrics_port: int | None = Field(None, description="Prometheus port of worker/sink/monitor (None = off)")
+    metrics_host: str = Field("127.0.0.1", description="address the metrics port binds (0.0.0.0 in containers)")
 
     # Embedded services' ports (0 = any free port).
     embedded_kafka_port: int = 9092
@@ -66,16 +67,19 @@ class Settings(BaseSettings):
     lookback_lead_gen_days: int = 30
     time_decay_half_life_days: float = 7.0
     channel_rules: Path | None = Field(None, description="YAML overriding the channel classification rules")
+    brand_terms: CommaList = Field(default_factory=list, description="brand words marking branded search")
+    stream_store: Literal["rocksdb", "memory"] = Field("rocksdb", description="faust table store of workers")
 
     # Alerts.
-    alert_webhook: SecretStr | None = None
+    alert_webhook: SecretStr | None = Field(None, description="Slack-compatible incoming webhook URL")
+    alert_generic_webhook: SecretStr | None = Field(None, description="generic JSON webhook URL for alerts")
     alert_rules: Path | None = None
     alert_interval_s: float = 60.0
 
     log_level: str = "INFO"
 
     _split_lists = field_validator(
-        "write_keys", "site_keys", "allowed_origins", "trusted_proxies", mode="before"
+        "write_keys", "site_keys", "allowed_origins", "trusted_proxies", "brand_terms", mode="before"
     )(_split)
 
     @property
