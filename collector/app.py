@@ -1,0 +1,267 @@
+"""The collector ASGI app: routes, CORS, error answers and the produce-then-answer contract.
+
+Starlette on uvicorn (httptools + uvloop): a thin router over plain functions keeps the per-request
+overhead low, which is what the pixel's ratio to a no-op route measures (see bench/collector.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from collector import crm, forms, intake, pixel, spend
+from collector.auth import Caller, KeyRing, TokenBuckets
+from collector.edge import Edge, GeoReader, RequestInfo, open_geoip
+from collector.errors import BrokerUnavailableError, RateLimitedError, RequestError
+from collector.intake import Intake
+from collector.metrics import CollectorMetrics
+from collector.producer import EventProducer
+from schemas import jsonio
+from schemas.errors import ConfigError
+from schemas.events import MAX_EVENT_BYTES, dump_event
+from schemas.settings import Settings
+
+__all__ = ["create_app"]
+
+STATIC = Path(__file__).parent / "static"
+_COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
+_BATCH_TYPES = frozenset({"application/json", "text/plain"})  # text/plain: sendBeacon, no preflight
+_FORM_TYPES = frozenset({"application/json", "application/x-www-form-urlencoded"})
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(jsonio.dumps(body), status, headers, media_type="application/json")
+
+
+class Collector:
+    """Request handlers sharing one producer, key ring, rate limiter, edge and metrics."""
+
+    def __init__(self, settings: Settings, producer: EventProducer, geoip: GeoReader | None) -> None:
+        self.producer = producer
+        self.keys = KeyRing(settings.write_key_values(), settings.site_keys, settings.allowed_origins)
+        self.buckets = TokenBuckets(settings.rate_limit_per_key)
+        secret = "\n".join(sorted(settings.write_key_values())).encode()
+        self.edge = Edge(settings.trusted_proxies, settings.ip_privacy, secret, geoip)
+        self.metrics = CollectorMetrics()
+        self.tracker_js = (STATIC / "t.js").read_bytes()
+
+    # -- shared steps -------------------------------------------------------------------------
+    def caller(self, request: Request, *, allow_site: bool, origin: str | None = None) -> Caller:
+        site_key = request.query_params.get("k") if allow_site else None
+        caller = self.keys.authenticate(request.headers, site_key, allow_site=allow_site, origin=origin)
+        self.buckets.take(caller.source)
+        return caller
+
+    def info(self, request: Request, caller: Caller) -> RequestInfo:
+        peer = request.client.host if request.client else None
+        ip = self.edge.client_ip(peer, request.headers.get("x-forwarded-for"))
+        ua = request.headers.get("user-agent")
+        return RequestInfo(
+            received_at=datetime.now(UTC),
+            source=caller.source,
+            is_site=caller.is_site,
+            ip=self.edge.private_ip(ip),
+            country=self.edge.country(ip),
+            user_agent=ua[:1024] if ua else None,
+        )
+
+    def validate_mapped(
+        self, objs: Sequence[Any], mapper: Callable[[Any], Any], info: RequestInfo, check_size: bool
+    ) -> Intake:
+        """Map webhook objects to event dicts, then validate; rejects keep the caller's indexes."""
+        failed = Intake()
+        mapped, where = [], []
+        for index, obj in enumerate(objs):
+            try:
+                mapped.append(mapper(obj))
+                where.append(index)
+            except crm.UnknownShapeError as exc:
+                failed.reject(index, [exc.error])
+        out = intake.validate_items(mapped, info, self.edge, check_size=check_size)
+        for rejected in out.rejected:
+            rejected["index"] = where[rejected["index"]]
+        out.rejected = sorted(failed.rejected + out.rejected, key=lambda r: int(r["index"]))
+        return out
+
+    async def produce(self, result: Intake, route: str, source: str) -> Response:
+        """Answer 422 if nothing is valid, else produce the valid events and answer after the ack."""
+        if result.rejected:
+            self.metrics.rejected.labels(route, source).inc(len(result.rejected))
+        if not result.events:
+            return _json(422, {"error": "no valid event", "accepted": 0, "rejected": result.rejected})
+        await self.producer.send([(e.partition_key().encode(), dump_event(e)) for e in result.events])
+        for event in result.events:
+            self.metrics.accepted.labels(event.type, source).inc()
+        return _json(200, {"accepted": len(result.events), "rejected": result.rejected})
+
+    # -- endpoints ----------------------------------------------------------------------------
+    async def pixel(self, request: Request) -> Response:
+        referer = request.headers.get("referer")
+        origin = request.headers.get("origin") or (_origin_of(referer) if referer else None)
+        caller = self.caller(request, allow_site=True, origin=origin)
+        params = request.query_params
+        cookie = request.cookies.get(pixel.ANON_COOKIE)
+        anon = params.get("aid") or cookie or pixel.new_anonymous_id()
+        raw = pixel.event_from_params(params, anon)
+        result = intake.validate_items([raw], self.info(request, caller), self.edge, check_size=False)
+        if not result.events:
+            self.metrics.rejected.labels("pixel", caller.source).inc()
+            return _json(422, {"error": "invalid event", "errors": result.rejected[0]["errors"]})
+        await self.producer.send([(anon.encode(), dump_event(result.events[0]))])
+        self.metrics.accepted.labels(result.events[0].type, caller.source).inc()
+        response = Response(pixel.GIF, 200, media_type="image/gif", headers={"Cache-Control": "no-store"})
+        if cookie != anon:
+            response.set_cookie(
+                pixel.ANON_COOKIE, anon, max_age=_COOKIE_MAX_AGE, samesite="lax",
+                secure=request.url.scheme == "https",
+            )  # fmt: skip
+        return response
+
+    async def tracker(self, request: Request) -> Response:
+        headers = {"Cache-Control": "public, max-age=300"}
+        return Response(self.tracker_js, 200, headers, media_type="application/javascript")
+
+    async def batch(self, request: Request) -> Response:
+        caller = self.caller(request, allow_site=True)
+        body = await intake.read_body(request, _BATCH_TYPES)
+        items = intake.events_from_body(intake.decode_json(body))
+        if not items:
+            raise RequestError(400, "the batch is empty")
+        info = self.info(request, caller)
+        result = intake.validate_items(items, info, self.edge, check_size=len(body) > MAX_EVENT_BYTES)
+        return await self.produce(result, "batch", caller.source)
+
+    async def form(self, request: Request) -> Response:
+        caller = self.caller(request, allow_site=True)
+        body = await intake.read_body(request, _FORM_TYPES)
+        if intake.media_type(request) == "application/json":
+            fields = intake.decode_json(body)
+            if not isinstance(fields, dict):
+                raise RequestError(400, "expected a JSON object of form fields")
+        else:
+            fields = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=False))
+        form_id = request.path_params["form_id"]
+        raws = forms.events_from_form(form_id, fields, request.cookies.get(pixel.ANON_COOKIE))
+        result = intake.validate_items(raws, self.info(request, caller), self.edge, check_size=True)
+        if result.rejected:  # a submission is one unit: both events or neither
+            self.metrics.rejected.labels("form", caller.source).inc()
+            return _json(422, {"error": "invalid form submission", "rejected": result.rejected})
+        return await self.produce(result, "form", caller.source)
+
+    async def crm(self, request: Request) -> Response:
+        caller = self.caller(request, allow_site=False)
+        body = await intake.read_body(request, intake.JSON)
+        objs = intake.as_objects(intake.decode_json(body))
+        info = self.info(request, caller)
+        result = self.validate_mapped(objs, crm.event_from_crm, info, len(body) > MAX_EVENT_BYTES)
+        return await self.produce(result, "crm", caller.source)
+
+    async def spend(self, request: Request) -> Response:
+        caller = self.caller(request, allow_site=False)
+        body = await intake.read_body(request, intake.JSON)
+        rows = intake.as_objects(intake.decode_json(body))
+        info = self.info(request, caller)
+        result = self.validate_mapped(rows, spend.event_from_spend, info, len(body) > MAX_EVENT_BYTES)
+        return await self.produce(result, "spend", caller.source)
+
+    async def healthz(self, request: Request) -> Response:
+        if await self.producer.reachable():
+            return _json(200, {"status": "ok"})
+        return _json(503, {"status": "broker unreachable"}, {"Retry-After": str(self.producer.retry_after_s)})
+
+    async def metrics_page(self, request: Request) -> Response:
+        return Response(generate_latest(self.metrics.registry), 200, media_type=CONTENT_TYPE_LATEST)
+
+    # -- wrapping -----------------------------------------------------------------------------
+    def wrap(self, route: str, handler: Handler, *, cors: bool = False) -> Handler:
+        """Error answers, CORS headers and metrics around one handler."""
+
+        async def endpoint(request: Request) -> Response:
+            started = time.perf_counter()
+            origin = request.headers.get("origin") if cors else None
+            if cors and request.method == "OPTIONS":
+                response = self.preflight(origin)
+            else:
+                try:
+                    response = await handler(request)
+                except RateLimitedError as exc:
+                    response = _json(429, {"error": exc.message}, {"Retry-After": str(exc.retry_after)})
+                except RequestError as exc:
+                    body = {"error": exc.message, "errors": [e.as_dict() for e in exc.errors]}
+                    response = _json(exc.status, body)
+                except BrokerUnavailableError as exc:
+                    self.metrics.produce_errors.inc()
+                    self.metrics.broker_down.inc()
+                    response = _json(
+                        503, {"error": "event broker unavailable; nothing was accepted, retry later"},
+                        {"Retry-After": str(exc.retry_after)},
+                    )  # fmt: skip
+            if origin is not None and self.keys.origin_allowed(origin):
+                response.headers["Access-Control-Allow-Origin"] = origin
+                response.headers["Access-Control-Allow-Credentials"] = "true"
+                response.headers["Vary"] = "Origin"
+            self.metrics.requests.labels(route, str(response.status_code)).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+            return response
+
+        return endpoint
+
+    def preflight(self, origin: str | None) -> Response:
+        if origin is None or not self.keys.origin_allowed(origin):
+            return _json(403, {"error": "origin not allowed"})
+        headers = {
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type, X-Write-Key, Authorization",
+            "Access-Control-Max-Age": "600",
+        }
+        return Response(None, 204, headers)
+
+
+def _origin_of(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def create_app(settings: Settings, producer: EventProducer | None = None) -> Starlette:
+    """The collector app. Without ``producer`` it builds one from settings and owns its lifecycle."""
+    owned = producer is None
+    if producer is None:
+        if settings.kafka_bootstrap is None:
+            raise ConfigError("the collector needs TOUCHSTREAM_KAFKA_BOOTSTRAP (the broker to produce to)")
+        producer = EventProducer(settings.kafka_bootstrap)
+    geoip = open_geoip(settings.geoip_db) if settings.geoip_db is not None else None
+    c = Collector(settings, producer, geoip)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if owned:
+            await c.producer.start()
+        yield
+        if owned:
+            await c.producer.close()
+
+    routes = [
+        Route("/p.gif", c.wrap("pixel", c.pixel), methods=["GET"]),
+        Route("/t.js", c.wrap("tracker", c.tracker), methods=["GET"]),
+        Route("/v1/batch", c.wrap("batch", c.batch, cors=True), methods=["POST", "OPTIONS"]),
+        Route("/v1/forms/{form_id}", c.wrap("form", c.form, cors=True), methods=["POST", "OPTIONS"]),
+        Route("/v1/crm", c.wrap("crm", c.crm), methods=["POST"]),
+        Route("/v1/spend", c.wrap("spend", c.spend), methods=["POST"]),
+        Route("/healthz", c.wrap("healthz", c.healthz), methods=["GET"]),
+        Route("/metrics", c.metrics_page, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.collector = c
+    return app

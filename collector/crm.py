@@ -1,0 +1,143 @@
+"""CRM stage changes (HubSpot-like, Salesforce-like, native) to ``crm_stage`` event dicts.
+
+Stage names are looked up after lower-casing and dropping everything but letters and digits, so
+"Closed Won", "closedwon" and "closed_won" are one key. Event ids are uuid5 over source, object id,
+stage and timestamp: a CRM retrying its webhook produces the same event, which is counted once.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+from typing import Any
+
+from collector.forms import bare_domain
+from collector.ids import stable_id
+from schemas.errors import FieldError
+
+__all__ = ["STAGE_MAP", "UnknownShapeError", "event_from_crm", "normalise_stage"]
+
+# CRM stage name -> contract stage. Documented in docs/collector.md; extend here, not in callers.
+STAGE_MAP: dict[str, str] = {
+    # native contract names
+    "lead": "lead", "mql": "mql", "sql": "sql", "opportunity": "opportunity",
+    "closedwon": "closed_won", "closedlost": "closed_lost",
+    # HubSpot lifecycle stages (propertyName=lifecyclestage)
+    "subscriber": "lead", "marketingqualifiedlead": "mql", "salesqualifiedlead": "sql",
+    "customer": "closed_won",
+    # HubSpot default deal pipeline (propertyName=dealstage)
+    "appointmentscheduled": "sql", "qualifiedtobuy": "opportunity", "presentationscheduled": "opportunity",
+    "decisionmakerboughtin": "opportunity", "contractsent": "opportunity",
+    # Salesforce lead status and opportunity StageName picklist
+    "opennotcontacted": "lead", "workingcontacted": "lead", "closedconverted": "sql",
+    "closednotconverted": "closed_lost", "prospecting": "sql", "qualification": "opportunity",
+    "needsanalysis": "opportunity", "valueproposition": "opportunity", "iddecisionmakers": "opportunity",
+    "perceptionanalysis": "opportunity", "proposalpricequote": "opportunity",
+    "negotiationreview": "opportunity",
+}  # fmt: skip
+
+
+class UnknownShapeError(ValueError):
+    """The object is none of the three CRM shapes (or names a stage we cannot map)."""
+
+    def __init__(self, error: FieldError) -> None:
+        self.error = error
+        super().__init__(error.reason)
+
+
+def normalise_stage(name: object) -> str:
+    key = re.sub(r"[^a-z0-9]", "", str(name).lower())
+    if key not in STAGE_MAP:
+        raise UnknownShapeError(FieldError("stage", "unknown CRM stage; see the stage mapping table"))
+    return STAGE_MAP[key]
+
+
+_NATIVE_FIELDS = (
+    "account_domain", "email", "person_id", "amount", "currency", "opportunity_id", "event_id",
+    "anonymous_id", "properties",
+)  # fmt: skip
+
+
+def _amount(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return float(value.replace(",", ""))
+        except ValueError:
+            return value  # validation names the field
+    return value
+
+
+def _sub(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _ts_key(ts: Any) -> str:
+    if isinstance(ts, str) and not ts.isdigit():
+        try:
+            return datetime.fromisoformat(ts.replace("Z", "+00:00")).isoformat()
+        except ValueError:
+            return ts
+    return str(ts)
+
+
+def _event(source: str, object_id: Any, stage: str, ts: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    raw = {k: v for k, v in fields.items() if v is not None and v != ""}
+    raw.update(type="crm_stage", stage=stage, ts=ts)
+    raw.setdefault("event_id", stable_id(source, object_id, stage, _ts_key(ts)))
+    return raw
+
+
+def _hubspot(obj: dict[str, Any]) -> dict[str, Any]:
+    props = _sub(obj, "properties")
+    stage = normalise_stage(obj.get("propertyValue"))
+    ts = obj.get("occurredAt") or int(time.time() * 1000)
+    object_id = obj.get("objectId")
+    fields = {
+        "opportunity_id": str(object_id) if object_id is not None else None,
+        "amount": _amount(props.get("amount")),
+        "currency": props.get("deal_currency_code") or props.get("currency"),
+        "account_domain": bare_domain(props.get("company_domain") or props.get("domain")),
+        "email": props.get("email"),
+        "properties": {"crm": "hubspot", "property": str(obj.get("propertyName", ""))},
+    }
+    return _event("hubspot", object_id, stage, ts, fields)
+
+
+def _salesforce(obj: dict[str, Any]) -> dict[str, Any]:
+    account = _sub(obj, "Account")
+    stage = normalise_stage(obj.get("StageName"))
+    ts = obj.get("LastModifiedDate") or int(time.time() * 1000)
+    fields = {
+        "opportunity_id": obj.get("Id"),
+        "amount": _amount(obj.get("Amount")),
+        "currency": obj.get("CurrencyIsoCode"),
+        "account_domain": bare_domain(obj.get("AccountWebsite") or account.get("Website")),
+        "email": obj.get("ContactEmail"),
+        "properties": {"crm": "salesforce"},
+    }
+    return _event("salesforce", obj.get("Id"), stage, ts, fields)
+
+
+def _native(obj: dict[str, Any]) -> dict[str, Any]:
+    stage = normalise_stage(obj.get("stage"))
+    ts = obj.get("ts") or int(time.time() * 1000)
+    who = obj.get("opportunity_id") or obj.get("account_domain") or obj.get("person_id") or obj.get("email")
+    fields = {k: obj.get(k) for k in _NATIVE_FIELDS}
+    fields["amount"] = _amount(fields["amount"])
+    fields["account_domain"] = bare_domain(fields["account_domain"])
+    return _event("native", who, stage, ts, fields)
+
+
+def event_from_crm(obj: Any) -> dict[str, Any]:
+    """One ``crm_stage`` event dict from a HubSpot, Salesforce or native object."""
+    if not isinstance(obj, dict):
+        raise UnknownShapeError(FieldError("$", "a CRM change must be a JSON object"))
+    if "propertyValue" in obj:
+        return _hubspot(obj)
+    if "StageName" in obj:
+        return _salesforce(obj)
+    if "stage" in obj:
+        return _native(obj)
+    raise UnknownShapeError(FieldError("stage", "no stage: expected propertyValue, StageName or stage"))
