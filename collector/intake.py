@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import typing
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,7 +16,7 @@ from collector.edge import Edge, RequestInfo
 from collector.errors import RequestError
 from schemas import jsonio
 from schemas.errors import FieldError
-from schemas.events import EVENT_ADAPTER, MAX_EVENT_BYTES, Event, validation_errors
+from schemas.events import EVENT_ADAPTER, MAX_EVENT_BYTES, Event, EventType, validation_errors
 
 __all__ = [
     "BROWSER_TYPES",
@@ -128,5 +130,18 @@ def validate_items(
         try:
             out.events.append(EVENT_ADAPTER.validate_python(edge.enrich(item, info)))
         except ValidationError as exc:
-            out.reject(index, validation_errors(exc))
+            out.reject(index, [_safe(e) for e in validation_errors(exc)])
     return out
+
+
+_PLAIN_FIELD = re.compile(r"^[A-Za-z0-9_.]{1,64}$")
+_TYPES = ", ".join(typing.get_args(EventType))
+
+
+def _safe(error: FieldError) -> FieldError:
+    """Never reflect input: unusual field names (the caller's own keys) and pydantic's tag echo go."""
+    field = error.field if _PLAIN_FIELD.match(error.field) else "$unknown_field"
+    reason = error.reason
+    if reason.startswith("Input tag"):
+        field, reason = "type", f"unknown event type; expected one of {_TYPES}"
+    return FieldError(field, reason)
