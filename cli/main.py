@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from cli.collector import collector
 from cli.migrate import migrate
 from cli.monitor import monitor
 from cli.topics import topics
@@ -18,6 +19,7 @@ app.command()(migrate)
 app.command()(monitor)
 app.command()(velocity)
 app.command()(topics)
+app.command()(collector)
 
 if __name__ == "__main__":
     app()

@@ -39,6 +39,7 @@ class Component:
 # Start order matters: consumers first so nothing produced by the collector waits on a join.
 COMPONENTS: tuple[Component, ...] = (
     Component("monitor", "monitor"),
+    Component("collector", "collector", "collector_workers"),
 )
 
 
