@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli.collector import collector
+from cli.demo import demo
 from cli.migrate import migrate
 from cli.monitor import monitor
 from cli.topics import topics
@@ -16,6 +17,7 @@ __all__ = ["app"]
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Touchstream: B2B multi-touch attribution.")
 app.command()(up)
 app.command()(migrate)
+app.command()(demo)
 app.command()(monitor)
 app.command()(velocity)
 app.command()(topics)

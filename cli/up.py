@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 import types
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -12,6 +13,9 @@ from rich.table import Table
 
 from cli.stack import Stack
 from schemas.settings import Settings
+
+if TYPE_CHECKING:
+    from demo.sender import SendStats
 
 __all__ = ["up"]
 
@@ -21,6 +25,57 @@ def _endpoints_table(endpoints: dict[str, str]) -> Table:
     for key, value in endpoints.items():
         table.add_row(key, value)
     return table
+
+
+# `up --demo`: a few weeks of traffic from a few hundred accounts, paced so the pipeline keeps up.
+DEMO_ACCOUNTS, DEMO_DAYS, DEMO_RATE = 300, 60, 300.0
+
+
+def _start_demo(collector: str, stop: threading.Event) -> SendStats:
+    """Send the demo simulation from a background thread; returns its live counters."""
+    from demo import simulate
+    from demo.errors import DemoError
+    from demo.sender import SendStats, send_blocking
+
+    stats = SendStats()
+
+    def run() -> None:
+        sim = simulate(accounts=DEMO_ACCOUNTS, days=DEMO_DAYS, seed=7)
+        try:
+            send_blocking(collector, sim.requests(), rate=DEMO_RATE, stats=stats, stop=stop)
+        except DemoError as exc:
+            stats.errors.append(str(exc))
+        finally:
+            stats.done = True
+
+    threading.Thread(target=run, name="demo-sender", daemon=True).start()
+    return stats
+
+
+def _watch(stack: Stack, settings: Settings, stop: threading.Event, console: Console, demo: bool) -> None:
+    """Until stopped: the live dashboard with --demo, else a quiet wait; exit if a component dies."""
+    dashboard = None
+    if demo:
+        from rich.live import Live
+
+        from cli.dashboard import Dashboard
+
+        stats = _start_demo(stack.endpoints["collector"], stop)
+        dashboard = Dashboard(stack.endpoints, stats, embedded_broker=settings.embedded_kafka)
+        live = Live(dashboard.render(), console=console, refresh_per_second=2)
+        live.start()
+    try:
+        while not stop.wait(2.0 if demo else 1.0):
+            dead = stack.dead_components()
+            if dead:
+                console.print(f"[red]component(s) exited: {', '.join(dead)}; see {settings.home}/logs[/red]")
+                raise typer.Exit(1)
+            if dashboard is not None:
+                dashboard.refresh()
+                live.update(dashboard.render())
+    finally:
+        if dashboard is not None:
+            live.stop()
 
 
 def up(
@@ -42,11 +97,7 @@ def up(
             endpoints = stack.start()
         console.print(_endpoints_table(endpoints))
         console.print(f"endpoints written to {stack.endpoints_file}; Ctrl-C stops everything.")
-        while not stop.wait(1.0):
-            dead = stack.dead_components()
-            if dead:
-                console.print(f"[red]component(s) exited: {', '.join(dead)}; see {settings.home}/logs[/red]")
-                raise typer.Exit(1)
+        _watch(stack, settings, stop, console, demo)
     finally:
         with console.status("stopping…"):
             stack.stop()
