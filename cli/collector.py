@@ -20,7 +20,9 @@ def asgi_app() -> Starlette:
     app = create_app(settings)
     if settings.metrics_port:
         try:  # with several workers the first one to bind serves its own figures here
-            start_http_server(settings.metrics_port, "127.0.0.1", registry=app.state.collector.metrics.registry)
+            start_http_server(
+                settings.metrics_port, "127.0.0.1", registry=app.state.collector.metrics.registry
+            )
         except OSError:
             pass  # another worker holds the port; every worker still answers /metrics itself
     return app
@@ -30,7 +32,9 @@ def collector() -> None:
     """Serve pixel, JS tracker and webhooks on TOUCHSTREAM_COLLECTOR_HOST:PORT into Kafka."""
     settings = Settings()
     if settings.kafka_bootstrap is None:
-        raise ConfigError("set TOUCHSTREAM_KAFKA_BOOTSTRAP (`touchstream up` does it for the embedded broker)")
+        raise ConfigError(
+            "set TOUCHSTREAM_KAFKA_BOOTSTRAP (`touchstream up` does it for the embedded broker)"
+        )
     if not settings.write_key_values() or settings.write_key_values() == ["dev-write-key"]:
         typer.echo("warning: using the development write key; set TOUCHSTREAM_WRITE_KEYS", err=True)
     uvicorn.run(
