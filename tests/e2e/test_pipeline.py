@@ -201,8 +201,8 @@ def test_demo_traffic_end_to_end(pipeline: tuple[subprocess.Popen[bytes], dict[s
     assert _ranking(shapley(paths, converted))[0] == truth
     for model in ("markov", "shapley"):
         rows = client.execute(
-            "SELECT channel, sum(credit) FROM attribution_credits FINAL WHERE model = %(m)s AND stage = 'mql' "
-            "GROUP BY channel",
+            "SELECT channel, sum(credit) FROM attribution_credits FINAL "
+            "WHERE model = %(m)s AND stage = 'mql' GROUP BY channel",
             {"m": model},
         )
         if rows:  # the stream writes data-driven credits only if it fits them online
