@@ -11,6 +11,7 @@ from cli.monitor import monitor
 from cli.topics import topics
 from cli.up import up
 from cli.velocity import velocity
+from cli.worker import worker
 
 __all__ = ["app"]
 
@@ -21,6 +22,7 @@ app.command()(demo)
 app.command()(monitor)
 app.command()(velocity)
 app.command()(topics)
+app.command()(worker)
 app.command()(collector)
 
 if __name__ == "__main__":

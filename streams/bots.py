@@ -1,0 +1,31 @@
+"""Bot and crawler detection from the user agent: ua-parser's Spider family plus the rules' regexes."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import ua_parser
+
+from streams.rules import Rules
+
+__all__ = ["is_bot"]
+
+# ua-parser 1.0: an explicit parser with its own LRU cache in front of the (slow) regex resolver,
+# so a repeated user agent costs a dict lookup.
+_PARSER = ua_parser.Parser(
+    ua_parser.CachingResolver(ua_parser.BasicResolver(ua_parser.load_builtins()), ua_parser.Cache(4096))
+)
+
+
+@lru_cache(maxsize=16_384)
+def _spider(user_agent: str) -> bool:
+    device = _PARSER.parse_device(user_agent)
+    return device is not None and device.family == "Spider"
+
+
+def is_bot(rules: Rules, user_agent: str | None) -> bool:
+    """True for crawlers, monitors, scripted clients and headless browsers. No user agent -> False:
+    server-side sources (CRM, forms, spend) legitimately send none."""
+    if not user_agent:
+        return False
+    return rules.bot_regex.search(user_agent) is not None or _spider(user_agent)

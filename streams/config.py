@@ -1,0 +1,71 @@
+"""What a stream worker needs to know, as plain values (built from ``Settings`` in ``cli/worker``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from attribution import RULE_BASED_MODELS
+from schemas import topics
+from streams.journeys import DAY, Windows
+from streams.rules import Rules, load_free_email_domains, load_rules
+
+__all__ = ["APP_ID", "StreamConfig", "StreamTopics"]
+
+APP_ID = "touchstream-streams"  # faust app id = consumer group and changelog topic prefix
+
+
+@dataclass(frozen=True, slots=True)
+class StreamTopics:
+    """Topic names; a suffix gives tests and benchmarks their own isolated set."""
+
+    events: str = topics.EVENTS
+    by_account: str = topics.BY_ACCOUNT
+    touchpoints: str = topics.TOUCHPOINTS
+    identities: str = topics.IDENTITIES
+    conversions: str = topics.CONVERSIONS
+    credits: str = topics.CREDITS
+    spend: str = topics.SPEND
+    dead_letter: str = topics.DEAD_LETTER
+
+    @classmethod
+    def with_suffix(cls, suffix: str) -> StreamTopics:
+        base = cls()
+        if not suffix:
+            return base
+        return cls(*(f"{name}.{suffix}" for name in base.all()))
+
+    def all(self) -> tuple[str, ...]:
+        return (
+            self.events, self.by_account, self.touchpoints, self.identities,
+            self.conversions, self.credits, self.spend, self.dead_letter,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class StreamConfig:
+    rules: Rules
+    free_domains: frozenset[str]
+    topics: StreamTopics = field(default_factory=StreamTopics)
+    windows: Windows = field(default_factory=Windows)
+    half_life_days: float = 7.0
+    models: tuple[str, ...] = RULE_BASED_MODELS
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        rules_path: Path | None = None,
+        brand_terms: tuple[str, ...] = (),
+        topic_suffix: str = "",
+        demand_gen_days: float = 90,
+        lead_gen_days: float = 30,
+        half_life_days: float = 7.0,
+    ) -> StreamConfig:
+        return cls(
+            rules=load_rules(rules_path, brand_terms),
+            free_domains=load_free_email_domains(),
+            topics=StreamTopics.with_suffix(topic_suffix),
+            windows=Windows(demand_gen_s=demand_gen_days * DAY, lead_gen_s=lead_gen_days * DAY),
+            half_life_days=half_life_days,
+        )

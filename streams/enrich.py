@@ -1,0 +1,128 @@
+"""Enrichment: one validated event -> its channel, bot flag, touchpoint record and journey touch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.events import (
+    CrmStageEvent,
+    EngagementEvent,
+    Event,
+    FormSubmitEvent,
+    IdentifyEvent,
+    MentionEvent,
+    PageViewEvent,
+    SpendEvent,
+)
+from schemas.records import SpendRecord, TouchpointRecord
+from streams.bots import is_bot
+from streams.classify import Classification, classify, same_site
+from streams.credit import LEAD_FORM_KINDS, Conversion
+from streams.journeys import Touchpoint
+from streams.rules import Rules
+
+__all__ = ["Enriched", "enrich", "spend_record"]
+
+_TOUCH_TYPES = (PageViewEvent, EngagementEvent, MentionEvent, FormSubmitEvent)
+
+
+@dataclass(frozen=True, slots=True)
+class Enriched:
+    """What one event contributes, given who it was stitched to."""
+
+    record: TouchpointRecord | None  # for touchstream.touchpoints
+    touch: Touchpoint | None  # for the journey (None: not a marketing touch, or a bot)
+    conversion: Conversion | None
+    first_lead_only: bool = False  # a lead form converts only if it is the journey's first lead
+
+
+def _classify(rules: Rules, event: Event) -> Classification:
+    explicit = event.channel if isinstance(event, EngagementEvent | MentionEvent) else None
+    return classify(
+        rules,
+        explicit_channel=explicit,
+        click_ids=event.click_ids.model_dump(),
+        utm_source=event.utm.source,
+        utm_medium=event.utm.medium,
+        utm_term=event.utm.term,
+        url=event.context.url,
+        referrer=event.context.referrer,
+    )
+
+
+def _journey_touch(event: Event, c: Classification, bot: bool) -> Touchpoint | None:
+    """Which touchpoints enter journeys. Internal navigation (same-site referrer, no campaign tags) is
+    a page of the session the landing page already counted; a form posted on the site without its
+    own source tags is a conversion marker, not a new touch (its session's source gets the credit)."""
+    if bot:
+        return None
+    if isinstance(event, PageViewEvent | FormSubmitEvent):
+        tagged = bool(event.utm.source or event.utm.medium or any(event.click_ids.model_dump().values()))
+        if not tagged and same_site(event.context.url, event.context.referrer):
+            return None
+        if isinstance(event, FormSubmitEvent) and c.channel == "direct":
+            return None
+    return Touchpoint(
+        event.ts.timestamp(), str(event.event_id), c.channel, c.category, event.utm.campaign or ""
+    )
+
+
+def enrich(rules: Rules, event: Event, person: str, account: str) -> Enriched:
+    """Classify and build outputs for a stitched event (pure). Identify and spend give no touchpoint."""
+    conversion: Conversion | None = None
+    if isinstance(event, CrmStageEvent):
+        conversion = Conversion(
+            event_id=str(event.event_id),
+            ts=event.ts.timestamp(),
+            stage=event.stage,
+            person=person,
+            amount=event.amount or 0.0,
+            currency=event.currency or "",
+            opportunity_id=event.opportunity_id or "",
+        )
+        return Enriched(None, None, conversion)
+    if isinstance(event, IdentifyEvent | SpendEvent) or not isinstance(event, _TOUCH_TYPES):
+        return Enriched(None, None, None)
+    c = _classify(rules, event)
+    bot = is_bot(rules, event.context.user_agent)
+    record = TouchpointRecord(
+        event_id=str(event.event_id),
+        ts=event.ts,
+        anonymous_id=event.anonymous_id or "",
+        person_id=person,
+        account_id=account,
+        type=event.type,
+        channel=c.channel.value,
+        channel_category=c.category.value,
+        engagement_kind=event.kind if isinstance(event, EngagementEvent) else "",
+        utm_source=event.utm.source or "",
+        utm_medium=event.utm.medium or "",
+        utm_campaign=event.utm.campaign or "",
+        utm_content=event.utm.content or "",
+        utm_term=event.utm.term or "",
+        url=event.context.url or "",
+        referrer=event.context.referrer or "",
+        country=event.context.country or "",
+        source=event.source or "",
+        is_bot=bot,
+        is_branded_search=c.is_branded_search,
+        received_at=event.received_at,
+    )
+    touch = _journey_touch(event, c, bot)
+    if isinstance(event, MentionEvent) and not (event.anonymous_id or person or account):
+        touch = None  # a public mention nobody can be tied to: share of voice only
+    first_lead = isinstance(event, FormSubmitEvent) and event.form_kind in LEAD_FORM_KINDS and not bot
+    if first_lead:
+        conversion = Conversion(str(event.event_id), event.ts.timestamp(), "lead", person=person)
+    return Enriched(record, touch, conversion, first_lead_only=first_lead)
+
+
+def spend_record(event: SpendEvent) -> SpendRecord:
+    return SpendRecord(
+        event_id=str(event.event_id),
+        date=event.date,
+        channel=event.channel.value,
+        utm_campaign=event.campaign or "",
+        cost=event.cost,
+        currency=event.currency,
+    )

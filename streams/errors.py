@@ -1,0 +1,19 @@
+"""Errors of the stream processors.
+
+StreamError
+└── RulesError          the channel rules file cannot be used (also a ConfigError)
+"""
+
+from __future__ import annotations
+
+from schemas.errors import ConfigError, TouchstreamError
+
+__all__ = ["RulesError", "StreamError"]
+
+
+class StreamError(TouchstreamError):
+    """Base of the errors the stream workers raise on purpose."""
+
+
+class RulesError(StreamError, ConfigError):
+    """The channel classification rules (YAML) are malformed; the message names the entry."""

@@ -1,0 +1,146 @@
+"""Stage 1, keyed by visitor: validate, stitch identity, enrich; route journey items by entity.
+
+Faust-free batch logic: the agent in :mod:`streams.agents` hands it a batch of raw messages and a
+state lookup, and writes back what it returns. Keeping I/O out makes it unit-testable and lets the
+agent write each changed visitor once per batch instead of once per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from schemas import jsonio
+from schemas.errors import InvalidEvent, TouchstreamError
+from schemas.events import Event, IdentifyEvent, SpendEvent, parse_event
+from schemas.records import IdentityRecord
+from streams.config import StreamConfig, StreamTopics
+from streams.dead_letter import dead_letter
+from streams.enrich import enrich, spend_record
+from streams.identity import DeviceState, Link, person_key, stitch, visitor_key
+
+__all__ = ["BatchOutput", "Send", "process_events"]
+
+Send = tuple[str, bytes, bytes]  # (topic, key, value)
+
+
+@dataclass(slots=True)
+class BatchOutput:
+    """Records to produce (before state is written) and the changed state per table key."""
+
+    sends: list[Send] = field(default_factory=list)
+    writes: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # key -> (state, batch index)
+    forwards: dict[str, list[list[object]]] = field(default_factory=dict)  # entity -> journey items
+    dead_letters: int = 0
+
+    def forward(self, entity: str, item: list[object]) -> None:
+        self.forwards.setdefault(entity, []).append(item)
+
+    def flush_forwards(self, topic: str) -> None:
+        """One ``by-account`` message per entity per batch: the items of that entity, in order."""
+        for entity, items in self.forwards.items():
+            self.sends.append((topic, entity.encode(), jsonio.dumps(items)))
+        self.forwards.clear()
+
+
+def _link_item(link: Link) -> list[object]:
+    return ["l", link.parent, link.ts]
+
+
+def process_events(
+    config: StreamConfig, raw: list[bytes], load: Callable[[str], bytes | None]
+) -> BatchOutput:
+    """Process one batch of ``touchstream.events`` values; never raises on bad data."""
+    out = BatchOutput()
+    topics = config.topics
+    states: dict[str, DeviceState | None] = {}
+    for index, value in enumerate(raw):
+        try:
+            event = parse_event(value)
+        except InvalidEvent as exc:
+            _reject(out, topics, "invalid event", value, errors=exc.as_dicts())
+            continue
+        try:
+            _one(config, out, states, load, index, event)
+        except (TouchstreamError, ValueError, TypeError, KeyError) as exc:
+            # A valid event the code cannot handle is a bug to look at, not a reason to stop the stream.
+            _reject(out, topics, "unprocessable event", value, details={"error": repr(exc)})
+    out.flush_forwards(topics.by_account)
+    return out
+
+
+def _reject(out: BatchOutput, topics: StreamTopics, reason: str, value: bytes, **kw: Any) -> None:
+    letter = dead_letter(reason, value, topics.events, **kw)
+    out.sends.append((topics.dead_letter, b"", letter.model_dump_json().encode()))
+    out.dead_letters += 1
+
+
+def _one(
+    config: StreamConfig,
+    out: BatchOutput,
+    states: dict[str, DeviceState | None],
+    load: Callable[[str], bytes | None],
+    index: int,
+    event: Event,
+) -> None:
+    topics = config.topics
+    if isinstance(event, SpendEvent):
+        out.sends.append(
+            (topics.spend, str(event.event_id).encode(), spend_record(event).model_dump_json().encode())
+        )
+        return
+    anon = event.anonymous_id
+    who = event.person_id or event.email
+    state_key = visitor_key(anon) if anon else person_key(who) if who else ""
+    if state_key and state_key not in states:
+        stored = load(state_key)
+        states[state_key] = DeviceState.from_json(jsonio.loads(stored)) if stored else None
+    ts = event.ts.timestamp()
+    result = stitch(
+        states.get(state_key),
+        anonymous_id=anon,
+        person_id=event.person_id,
+        email=event.email,
+        account_domain=event.account_domain,
+        ts=ts,
+        free_domains=config.free_domains,
+    )
+    if result.changed and state_key:
+        states[state_key] = result.state
+        out.writes[state_key] = (jsonio.dumps(result.state.to_json()), index)
+    if result.links and result.person:
+        email = event.email or ""
+        for record in _identities(anon or "", result.person, result.account, email, event.ts):
+            out.sends.append((topics.identities, result.person.encode(), record.model_dump_json().encode()))
+    for link in result.links:
+        out.forward(link.child, _link_item(link))
+    if isinstance(event, IdentifyEvent):
+        return
+    enriched = enrich(config.rules, event, result.person, result.account)
+    if enriched.record is not None:
+        key = (result.account or str(event.event_id)).encode()
+        out.sends.append((topics.touchpoints, key, enriched.record.model_dump_json().encode()))
+    if not result.route:
+        return  # an unidentified public mention: touchpoint row only
+    if enriched.touch is not None:
+        out.forward(result.route, ["t", enriched.touch.to_json()])
+    if enriched.conversion is not None:
+        out.forward(result.route, ["c", enriched.conversion.to_json(), enriched.first_lead_only])
+
+
+def _identities(anon: str, person: str, account: str, email: str, at: datetime) -> list[IdentityRecord]:
+    """The two row shapes ``account_journeys`` reads: visitor -> person, and person -> account."""
+    records = []
+    if anon:
+        records.append(
+            IdentityRecord(
+                anonymous_id=anon, person_id=person, account_id=account, email=email, updated_at=at
+            )
+        )
+    if account:
+        records.append(
+            IdentityRecord(anonymous_id="", person_id=person, account_id=account, email=email, updated_at=at)
+        )
+    return records

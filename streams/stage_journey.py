@@ -1,0 +1,112 @@
+"""Stage 2, keyed by entity (account, or a not-yet-linked person / visitor): journeys and credit.
+
+Faust-free batch logic like :mod:`streams.stage_enrich`. Items per ``by-account`` message:
+``["t", touch]`` a touch, ``["c", conversion, first_lead_only]`` a conversion, ``["l", parent, ts]``
+a link of this entity to its parent, ``["m", lead, opportunity]`` markers handed over by a child.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from schemas import jsonio
+from streams.config import StreamConfig
+from streams.credit import Conversion, apply_markers, assemble
+from streams.dead_letter import dead_letter
+from streams.journeys import JourneyState, Touchpoint
+from streams.stage_enrich import BatchOutput
+
+__all__ = ["account_of", "process_entities"]
+
+
+def account_of(entity: str) -> str:
+    return entity[2:] if entity.startswith("a:") else ""
+
+
+def _hand_over(state: JourneyState, out: BatchOutput) -> None:
+    """Retroactive merge: the buffered touches and markers move to the parent entity."""
+    for touch in state.touches:
+        out.forward(state.parent, ["t", touch.to_json()])
+    if state.lead or state.opportunity:
+        lead, opportunity = state.lead, state.opportunity
+        out.forward(state.parent, ["m", lead and list(lead), opportunity and list(opportunity)])
+    state.touches = []
+
+
+def _convert(
+    config: StreamConfig,
+    out: BatchOutput,
+    entity: str,
+    state: JourneyState,
+    conv: Conversion,
+    first_only: bool,
+) -> None:
+    if first_only and state.lead is not None and state.lead[1] != conv.event_id and state.lead[0] <= conv.ts:
+        return  # a later lead form of an entity that is already a lead: a touch, not a new lead
+    apply_markers(state, conv)
+    account = account_of(entity)
+    record, credits = assemble(state, conv, account, config.windows, config.half_life_days, config.models)
+    key = (account or conv.event_id).encode()
+    topics = config.topics
+    out.sends.append((topics.conversions, key, record.model_dump_json().encode()))
+    out.sends.extend((topics.credits, key, c.model_dump_json().encode()) for c in credits)
+
+
+def _apply(
+    config: StreamConfig, out: BatchOutput, entity: str, state: JourneyState, item: list[object]
+) -> bool:
+    """Apply one item; returns whether the state changed."""
+    kind = item[0]
+    if kind == "l":
+        if not state.set_parent(str(item[1]), float(item[2])):  # type: ignore[arg-type]
+            return False
+        _hand_over(state, out)
+        return True
+    if state.parent and kind in ("t", "c", "m"):
+        out.forward(state.parent, item)  # already merged: everything goes on to the parent
+        return False
+    if kind == "t":
+        return state.add(Touchpoint.from_json(item[1]), config.windows)  # type: ignore[arg-type]
+    if kind == "c":
+        _convert(config, out, entity, state, Conversion.from_json(item[1]), bool(item[2]))  # type: ignore[arg-type]
+        return True
+    if kind == "m":
+        for name, marker in (("lead", item[1]), ("opportunity", item[2])):
+            if marker:
+                state.mark(name, float(marker[0]), str(marker[1]))  # type: ignore[index]
+        return True
+    raise ValueError(f"unknown journey item {kind!r}")
+
+
+def process_entities(
+    config: StreamConfig, batch: list[tuple[bytes, bytes]], load: Callable[[str], bytes | None]
+) -> BatchOutput:
+    """Process one batch of ``(key, value)`` messages of ``by-account``; never raises on bad data."""
+    out = BatchOutput()
+    states: dict[str, JourneyState] = {}
+    changed: dict[str, int] = {}  # entity -> index of the last message that changed it
+    for index, (key, value) in enumerate(batch):
+        entity = key.decode("utf-8", errors="replace")
+        try:
+            items = jsonio.loads(value)
+            state = states.get(entity)
+            if state is None:
+                stored = load(entity)
+                state = states[entity] = (
+                    JourneyState.from_json(jsonio.loads(stored)) if stored else JourneyState()
+                )
+            for item in items:
+                if _apply(config, out, entity, state, item):
+                    changed[entity] = index
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            letter = dead_letter(
+                "unprocessable journey item", value, config.topics.by_account, details={"error": repr(exc)}
+            )
+            out.sends.append((config.topics.dead_letter, key, letter.model_dump_json().encode()))
+            out.dead_letters += 1
+    for entity, index in changed.items():
+        state = states[entity]
+        state.prune(config.windows)
+        out.writes[entity] = (jsonio.dumps(state.to_json()), index)
+    out.flush_forwards(config.topics.by_account)
+    return out
