@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     ip_privacy: Literal["truncate", "hash", "drop"] = "truncate"
     geoip_db: Path | None = None
     rate_limit_per_key: float = Field(2000.0, description="requests per second per key (token bucket)")
+    track_event_map: Path | None = Field(
+        None, description="YAML of Segment/Snowplow event names -> touchpoint types (default: compat/track_events.yaml)"
+    )
 
     # Streams.
     stream_workers: int = Field(1, ge=1)
