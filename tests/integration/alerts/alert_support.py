@@ -31,23 +31,51 @@ def fresh_database(clickhouse_server: EmbeddedClickHouse) -> Iterator[tuple[Clie
 
 
 def insert_touchpoints(client: Client, rows: list[dict[str, object]]) -> None:
-    cols = ["event_id", "ts", "account_id", "anonymous_id", "type", "channel", "channel_category", "source",
-            "received_at"]
-    client.execute(f"INSERT INTO {tables.TOUCHPOINTS} ({', '.join(cols)}) VALUES",
-                   [tuple(r[c] for c in cols) for r in rows])
+    cols = [
+        "event_id",
+        "ts",
+        "account_id",
+        "anonymous_id",
+        "type",
+        "channel",
+        "channel_category",
+        "source",
+        "received_at",
+    ]
+    client.execute(
+        f"INSERT INTO {tables.TOUCHPOINTS} ({', '.join(cols)}) VALUES",
+        [tuple(r[c] for c in cols) for r in rows],
+    )
 
 
 def insert_conversions(client: Client, rows: list[dict[str, object]]) -> None:
     cols = ["conversion_id", "ts", "account_id", "person_id", "stage", "amount", "currency", "opportunity_id"]
-    client.execute(f"INSERT INTO {tables.CONVERSIONS} ({', '.join(cols)}) VALUES",
-                   [tuple(r[c] for c in cols) for r in rows])
+    client.execute(
+        f"INSERT INTO {tables.CONVERSIONS} ({', '.join(cols)}) VALUES",
+        [tuple(r[c] for c in cols) for r in rows],
+    )
 
 
-def touchpoint(ts: datetime, *, source: str, account_id: str = "", type_: str = "page_view",
-               channel: str = "organic_search", category: str = "lead_gen") -> dict[str, object]:
-    return {"event_id": uuid.uuid4().hex, "ts": ts, "account_id": account_id, "anonymous_id": "anon",
-            "type": type_, "channel": channel, "channel_category": category, "source": source,
-            "received_at": ts + timedelta(milliseconds=150)}
+def touchpoint(
+    ts: datetime,
+    *,
+    source: str,
+    account_id: str = "",
+    type_: str = "page_view",
+    channel: str = "organic_search",
+    category: str = "lead_gen",
+) -> dict[str, object]:
+    return {
+        "event_id": uuid.uuid4().hex,
+        "ts": ts,
+        "account_id": account_id,
+        "anonymous_id": "anon",
+        "type": type_,
+        "channel": channel,
+        "channel_category": category,
+        "source": source,
+        "received_at": ts + timedelta(milliseconds=150),
+    }
 
 
 @dataclass
@@ -75,8 +103,9 @@ def run_receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             with lock:
-                rec.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()},
-                                     jsonio.loads(body)))
+                rec.requests.append(
+                    (self.path, {k.lower(): v for k, v in self.headers.items()}, jsonio.loads(body))
+                )
                 status = rec.statuses.pop(0) if rec.statuses else 200
             self.send_response(status)
             self.send_header("content-length", "2")

@@ -44,7 +44,11 @@ def per_minute(at: datetime, busy: float) -> float:
 
 
 def seed(
-    client: Client, source: str, busy: float, end: datetime, silent: tuple[tuple[datetime, datetime], ...] = ()
+    client: Client,
+    source: str,
+    busy: float,
+    end: datetime,
+    silent: tuple[tuple[datetime, datetime], ...] = (),
 ) -> None:
     rows = []
     at, carry = HISTORY_START, 0.0
@@ -53,7 +57,9 @@ def seed(
         n = int(carry)
         carry -= n
         if not any(a <= at < b for a, b in silent):
-            rows.extend(touchpoint(at + timedelta(seconds=60 * k / max(n, 1)), source=source) for k in range(n))
+            rows.extend(
+                touchpoint(at + timedelta(seconds=60 * k / max(n, 1)), source=source) for k in range(n)
+            )
         at += timedelta(minutes=1)
     insert_touchpoints(client, rows)
 
@@ -94,7 +100,9 @@ def test_silent_source_fires_within_the_delay_and_recovers(alerts_db: tuple[Clie
     assert [(a.subject, a.state) for a in after] == [("source=web-pixel", "resolved")]
     resolved = after[0]
     assert resolved.fired_at == fired.ts and resolved.message.startswith("[RESOLVED]")
-    back = timedelta(seconds=r.settle_seconds + r.window_minutes * 60 * r.resolve_above + r.resolve_for_s + 60)
+    back = timedelta(
+        seconds=r.settle_seconds + r.window_minutes * 60 * r.resolve_above + r.resolve_for_s + 60
+    )
     assert resume < resolved.ts <= resume + back
 
 

@@ -24,10 +24,12 @@ def test_lag_per_topic_counts_uncommitted_messages(
     producer.flush()
     producer.close()
     committer = KafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group_id, enable_auto_commit=False)
-    committer.commit({
-        TopicPartition(topic, 0): OffsetAndMetadata(10, "", -1),
-        TopicPartition(topic, 1): OffsetAndMetadata(3, "", -1),
-    })
+    committer.commit(
+        {
+            TopicPartition(topic, 0): OffsetAndMetadata(10, "", -1),
+            TopicPartition(topic, 1): OffsetAndMetadata(3, "", -1),
+        }
+    )
     committer.close()
 
     probe = LagProbe(kafka_bootstrap, [group_id], embedded_broker=True)

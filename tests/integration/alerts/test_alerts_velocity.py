@@ -54,19 +54,41 @@ def seed_window(client: Client, tag: str, channel: str, category: str, end: date
     touches: list[dict[str, object]] = []
 
     def opp(key: str, opened: datetime) -> None:
-        touches.append(touchpoint(opened - timedelta(days=5), source="web", account_id=key, channel=channel,
-                                  category=category))
-        convs.append({"conversion_id": f"{key}-opp", "ts": opened, "account_id": key, "person_id": "",
-                      "stage": "opportunity", "amount": 0.0, "currency": "USD", "opportunity_id": key})
+        touches.append(
+            touchpoint(
+                opened - timedelta(days=5), source="web", account_id=key, channel=channel, category=category
+            )
+        )
+        convs.append(
+            {
+                "conversion_id": f"{key}-opp",
+                "ts": opened,
+                "account_id": key,
+                "person_id": "",
+                "stage": "opportunity",
+                "amount": 0.0,
+                "currency": "USD",
+                "opportunity_id": key,
+            }
+        )
 
     for i in range(shape.closed_n):
         key = f"{tag}-closed-{i}"
         closed = end - timedelta(days=1 + i * 44 / shape.closed_n, hours=3)
         won = i * shape.won_n // shape.closed_n != (i + 1) * shape.won_n // shape.closed_n
         opp(key, closed - timedelta(days=shape.cycle_days))
-        convs.append({"conversion_id": f"{key}-close", "ts": closed, "account_id": key, "person_id": "",
-                      "stage": "closed_won" if won else "closed_lost", "amount": shape.deal if won else 0.0,
-                      "currency": "USD", "opportunity_id": key})
+        convs.append(
+            {
+                "conversion_id": f"{key}-close",
+                "ts": closed,
+                "account_id": key,
+                "person_id": "",
+                "stage": "closed_won" if won else "closed_lost",
+                "amount": shape.deal if won else 0.0,
+                "currency": "USD",
+                "opportunity_id": key,
+            }
+        )
     for i in range(shape.open_n):
         opp(f"{tag}-open-{i}", end - timedelta(days=1 + i * 19 / shape.open_n, hours=5))
     insert_conversions(client, convs)
@@ -94,8 +116,14 @@ def test_factors_read_back_from_clickhouse(alerts_db: tuple[Client, str]) -> Non
     podcast = reports["channel=podcast"]
     # Hand-worked: 20 open x 10,000 x 50 % / 20 days = 5,000/day before; 8 open now = 2,000/day.
     assert podcast.baseline.as_dict() == pytest.approx(
-        {"open_opportunities": 20, "avg_deal_size": 10_000, "win_rate": 0.5, "cycle_days": 20,
-         "velocity": 5_000})
+        {
+            "open_opportunities": 20,
+            "avg_deal_size": 10_000,
+            "win_rate": 0.5,
+            "cycle_days": 20,
+            "velocity": 5_000,
+        }
+    )
     assert podcast.now.velocity == pytest.approx(2_000)
     assert reports["channel=email"].now.cycle_days == pytest.approx(40)
     assert reports["channel=paid_search"].now.avg_deal_size == pytest.approx(4_000)
