@@ -6,8 +6,10 @@ import typer
 
 from cli.collector import collector
 from cli.demo import demo
+from cli.kpis import kpis
 from cli.migrate import migrate
 from cli.monitor import monitor
+from cli.report import report
 from cli.topics import topics
 from cli.up import up
 from cli.velocity import velocity
@@ -21,6 +23,8 @@ app.command()(migrate)
 app.command()(demo)
 app.command()(monitor)
 app.command()(velocity)
+app.command()(report)
+app.command()(kpis)
 app.command()(topics)
 app.command()(worker)
 app.command()(collector)

@@ -1,0 +1,87 @@
+"""``touchstream report``: attribution by channel or campaign for one model or all side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from attribution import MODELS, RULE_BASED_MODELS
+from reports.connection import open_reader
+from reports.credits import AttributionResult, ReportRequest, attribute
+from reports.errors import ClickHouseUnavailableError, QueryFailedError, ReportOptionError
+from reports.html import HtmlInputs, render_html
+from reports.period import parse_since
+from reports.queries import Reader
+from reports.render import render
+from reports.rows import attribution_rows
+from schemas.settings import Settings
+
+__all__ = ["report"]
+
+
+def _html(reader: Reader, result: AttributionResult) -> str:
+    request, period = result.request, result.period
+    channel_result = result
+    if request.by != "channel":  # the category split needs channels even for a campaign report
+        channel_request = ReportRequest(
+            request.models, request.stage, "channel", request.lookback_days, request.half_life_days
+        )
+        channel_result = attribute(reader, channel_request, period)
+    trend_model = next((m for m in request.models if m in RULE_BASED_MODELS), "linear")
+    return render_html(
+        HtmlInputs(
+            result=result,
+            channel_result=channel_result,
+            funnel=reader.funnel(period),
+            weekly=reader.weekly_credits(trend_model, request.stage, period),
+            trend_model=trend_model,
+        )
+    )
+
+
+def report(
+    model: str = typer.Option("linear", "--model", help=f"{', '.join(MODELS)} or all"),
+    by: str = typer.Option("channel", "--by", help="channel or campaign"),
+    stage: str = typer.Option("opportunity", "--stage", help="mql, sql, opportunity or closed_won"),
+    since: str = typer.Option("90d", "--since", help="start of the period: 30d, 12w or 2024-05-01"),
+    lookback: int | None = typer.Option(
+        None,
+        "--lookback",
+        help="days of touches before a conversion (default: stream's 90/30; 90 for markov)",
+    ),
+    fmt: str = typer.Option("table", "--format", help="table, json, csv or html"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="html file (default $TOUCHSTREAM_HOME/report.html)")
+    ] = None,
+) -> None:
+    """Attributed conversions and revenue per channel (or campaign) for a stage and period."""
+    settings = Settings()
+    console = Console()
+    try:
+        if fmt not in ("table", "json", "csv", "html"):
+            raise ReportOptionError(f"--format must be table, json, csv or html, got {fmt!r}")
+        models = MODELS if model == "all" else (model,)
+        request = ReportRequest(models, stage, by, lookback, settings.time_decay_half_life_days)
+        period = parse_since(since)
+        reader = open_reader(settings.clickhouse_url, settings.clickhouse_database, settings.home)
+        result = attribute(reader, request, period)
+        if fmt == "html":
+            target = out or settings.home / "report.html"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(_html(reader, result), encoding="utf-8")
+            console.print(f"report written to {target}")
+            return
+    except (ReportOptionError, ClickHouseUnavailableError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except QueryFailedError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    rows, columns = attribution_rows(result)
+    title = f"{stage} attribution by {by} · {period.label()} · {result.conversions:,} conversions"
+    text = render(rows, columns, fmt, title, console)
+    if text is not None:
+        typer.echo(text, nl=not text.endswith("\n"))

@@ -1,0 +1,155 @@
+"""The self-contained html attribution report: inline CSS and SVG, nothing fetched when opened."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from html import escape
+
+from reports import svg
+from reports.credits import AttributionResult
+from reports.queries import FUNNEL_STAGES
+
+__all__ = ["HtmlInputs", "render_html"]
+
+CATEGORIES: tuple[str, ...] = ("demand_gen", "lead_gen", "direct")
+
+_CSS = """
+*{box-sizing:border-box}body{margin:0;background:#f4f5f7;color:#1f2430;
+font:14px/1.45 Inter,"Segoe UI",Helvetica,Arial,sans-serif}
+header{background:#1f2a44;color:#fff;padding:28px 40px}header h1{margin:0 0 4px;font-size:24px}
+header p{margin:0;color:#c5cbe0}main{padding:24px 40px;max-width:1280px}
+.cards{display:flex;gap:16px;margin-bottom:20px;flex-wrap:wrap}
+.card{background:#fff;border-radius:8px;padding:14px 18px;min-width:180px;box-shadow:0 1px 2px #0001}
+.card b{display:block;font-size:22px}.card span{color:#666;font-size:12px;text-transform:uppercase}
+section{background:#fff;border-radius:8px;padding:18px 22px;margin-bottom:20px;box-shadow:0 1px 2px #0001}
+section h2{margin:0 0 4px;font-size:17px}section p.note{margin:0 0 12px;color:#666;font-size:12px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:10px 28px}
+.grid h3{margin:8px 0 4px;font-size:13px;color:#444}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{padding:5px 8px;border-bottom:1px solid #eceef2}
+th{text-align:left;color:#555;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
+footer{color:#888;font-size:12px;padding:0 40px 30px}
+"""
+
+
+@dataclass(slots=True)
+class HtmlInputs:
+    """Everything on the page; the CLI gathers it with ``reports.queries`` and ``reports.credits``."""
+
+    result: AttributionResult
+    channel_result: AttributionResult  # the same models by channel, for the category shares
+    funnel: list[tuple[str, str, int]] = field(default_factory=list)
+    weekly: list[tuple[date, str, float]] = field(default_factory=list)
+    trend_model: str = "linear"
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def _model_bars(result: AttributionResult, order: Sequence[str]) -> str:
+    noun = "campaign" if result.request.by == "campaign" else "channel"
+    charts = []
+    for model in result.request.models:
+        credits = result.by_model(model)[:12]
+        items = [(c.key, c.conversions, svg.color_for(c.key, order)) for c in credits]
+        chart = svg.hbars(items, f"{model}: conversions credited per {noun}")
+        charts.append(f"<div><h3>{escape(model)}</h3>{chart}</div>")
+    return f'<div class="grid">{"".join(charts)}</div>'
+
+
+def _category_shares(result: AttributionResult) -> str:
+    rows = []
+    for model in result.request.models:
+        parts: dict[str, float] = defaultdict(float)
+        for c in result.by_model(model):
+            parts[c.category or "direct"] += c.conversions
+        rows.append((model, dict(parts)))
+    return svg.share_bars(rows, CATEGORIES, "demand-gen vs lead-gen share of credited conversions")
+
+
+def _funnel(funnel: list[tuple[str, str, int]]) -> str:
+    counts = {(channel, stage): n for channel, stage, n in funnel}
+    channels = sorted({c for c, _, _ in funnel}, key=lambda c: (-counts.get((c, "closed_won"), 0), c))
+    return svg.funnel_matrix(channels, FUNNEL_STAGES, counts, "accounts per stage by first-touch channel")
+
+
+def _trend(weekly: list[tuple[date, str, float]]) -> str:
+    weeks: dict[date, dict[str, float]] = defaultdict(dict)
+    for week, category, value in weekly:
+        weeks[week][category or "direct"] = weeks[week].get(category or "direct", 0.0) + value
+    columns = [(f"{w:%d %b}", weeks[w]) for w in sorted(weeks)]
+    return svg.column_stack(columns, CATEGORIES, "credited conversions per week by category")
+
+
+def _table(result: AttributionResult) -> str:
+    models = result.request.models
+    values = {(c.model, c.key): c.conversions for c in result.credits}
+    head = "".join(f'<th style="text-align:right">{escape(m)}</th>' for m in models)
+    body = "".join(
+        f"<tr><td>{escape(key)}</td>"
+        + "".join(f'<td class="n">{values.get((m, key), 0.0):,.2f}</td>' for m in models)
+        + "</tr>"
+        for key in result.keys()
+    )
+    noun = "campaign" if result.request.by == "campaign" else "channel"
+    return f"<table><tr><th>{noun}</th>{head}</tr>{body}</table>"
+
+
+def _card(label: str, value: str) -> str:
+    return f'<div class="card"><span>{escape(label)}</span><b>{escape(value)}</b></div>'
+
+
+def render_html(inputs: HtmlInputs) -> str:
+    """The whole report page as one string."""
+    result = inputs.result
+    request = result.request
+    order = result.keys()
+    first_model = request.models[0]
+    top = result.by_model(first_model)
+    cards = "".join(
+        (
+            _card(f"{request.stage.replace('_', ' ')} conversions", f"{result.conversions:,}"),
+            _card("amount", f"{result.revenue:,.0f}"),
+            _card(f"top {request.by} ({first_model})", top[0].key if top else "–"),
+            _card("models", str(len(request.models))),
+        )
+    )
+    lookback = f"{request.lookback_days} days" if request.lookback_days else "stream defaults (90/30 days)"
+    sections = (
+        (
+            "Credited conversions per model",
+            f"Attribution of {request.stage} conversions.",
+            _model_bars(result, order),
+        ),
+        (
+            "Demand gen vs lead gen",
+            "Share of credited conversions by channel category, per model.",
+            _category_shares(inputs.channel_result),
+        ),
+        (
+            "First touch → closed won",
+            "Accounts reaching each stage in the period, by the channel of their first touch.",
+            _funnel(inputs.funnel),
+        ),
+        (
+            "Trend by week",
+            f"Credited {request.stage} conversions per week ({inputs.trend_model} model), by category.",
+            _trend(inputs.weekly),
+        ),
+        ("The numbers", "Credited conversions per model.", _table(result)),
+    )
+    body = "".join(
+        f'<section><h2>{escape(h)}</h2><p class="note">{escape(note)}</p>{content}</section>'
+        for h, note, content in sections
+    )
+    title = f"Attribution report — {request.stage.replace('_', ' ')}"
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>{escape(title)}</h1><p>{escape(result.period.label())} · by {escape(request.by)} · "
+        f"lookback {escape(lookback)}</p></header>"
+        f'<main><div class="cards">{cards}</div>{body}</main>'
+        f"<footer>Generated by Touchstream on {inputs.generated_at:%Y-%m-%d %H:%M} UTC.</footer>"
+        "</body></html>"
+    )
