@@ -128,7 +128,9 @@ def by_key(rows: list[dict[str, Any]], key: str = "channel") -> dict[str, dict[s
     return {row[key]: row for row in rows}
 
 
-def test_linear_by_channel_reads_the_stored_credits(clickhouse_url: str, database: str, tmp_path: Path) -> None:
+def test_linear_by_channel_reads_the_stored_credits(
+    clickhouse_url: str, database: str, tmp_path: Path
+) -> None:
     rows = by_key(run(clickhouse_url, database, tmp_path, "report", "--model", "linear", "--format", "json"))
     assert set(rows) == {"paid_search", "podcast", "direct", "email"}
     assert rows["paid_search"]["conversions"] == pytest.approx(THIRD + 0.5, abs=1e-4)
@@ -141,7 +143,18 @@ def test_linear_by_channel_reads_the_stored_credits(clickhouse_url: str, databas
 
 
 def test_by_campaign(clickhouse_url: str, database: str, tmp_path: Path) -> None:
-    out = run(clickhouse_url, database, tmp_path, "report", "--model", "linear", "--by", "campaign", "--format", "json")
+    out = run(
+        clickhouse_url,
+        database,
+        tmp_path,
+        "report",
+        "--model",
+        "linear",
+        "--by",
+        "campaign",
+        "--format",
+        "json",
+    )
     rows = by_key(out, "campaign")
     assert {k: round(v["conversions"], 4) for k, v in rows.items()} == {
         "brand": 0.8333, "pod": 0.3333, "(none)": 0.3333, "nurture": 0.5
@@ -162,8 +175,21 @@ def test_all_models_side_by_side(clickhouse_url: str, database: str, tmp_path: P
     assert "organic_social" not in rows  # t6 is outside B's 90-day lookback
 
 
-def test_markov_equals_the_model_on_the_same_paths(clickhouse_url: str, database: str, tmp_path: Path) -> None:
-    out = run(clickhouse_url, database, tmp_path, "report", "--model", "markov", "--lookback", "90", "--format", "json")
+def test_markov_equals_the_model_on_the_same_paths(
+    clickhouse_url: str, database: str, tmp_path: Path
+) -> None:
+    out = run(
+        clickhouse_url,
+        database,
+        tmp_path,
+        "report",
+        "--model",
+        "markov",
+        "--lookback",
+        "90",
+        "--format",
+        "json",
+    )
     expected = markov(PATHS, PATH_CONVERSIONS)
     assert {r["channel"]: r["conversions"] for r in out} == {
         c: pytest.approx(2 * share, abs=1e-4) for c, share in expected.items()
@@ -171,11 +197,35 @@ def test_markov_equals_the_model_on_the_same_paths(clickhouse_url: str, database
     assert sum(r["revenue"] for r in out) == pytest.approx(4000.0, abs=0.05)
 
 
-def test_rule_based_recompute_honours_the_lookback(clickhouse_url: str, database: str, tmp_path: Path) -> None:
+def test_rule_based_recompute_honours_the_lookback(
+    clickhouse_url: str, database: str, tmp_path: Path
+) -> None:
     # 9 days back: cA's window [14d, 5d] ago holds t3 only, cB's window [11d, 2d] ago holds t5 only.
-    out = run(clickhouse_url, database, tmp_path, "report", "--model", "linear", "--lookback", "9", "--format", "json")
+    out = run(
+        clickhouse_url,
+        database,
+        tmp_path,
+        "report",
+        "--model",
+        "linear",
+        "--lookback",
+        "9",
+        "--format",
+        "json",
+    )
     assert {r["channel"]: r["conversions"] for r in out} == {"direct": 1.0, "paid_search": 1.0}
-    full = run(clickhouse_url, database, tmp_path, "report", "--model", "linear", "--lookback", "90", "--format", "csv")
+    full = run(
+        clickhouse_url,
+        database,
+        tmp_path,
+        "report",
+        "--model",
+        "linear",
+        "--lookback",
+        "90",
+        "--format",
+        "csv",
+    )
     assert full.splitlines()[0] == "channel,category,conversions,share,revenue"
     assert "email,lead_gen,0.5,0.25,1500.0" in full.splitlines()
 
@@ -203,7 +253,10 @@ def test_html_report_is_written(clickhouse_url: str, database: str, tmp_path: Pa
 
 
 def test_kpis_against_hand_counts(clickhouse_url: str, database: str, tmp_path: Path) -> None:
-    rows = {r["kpi"]: r for r in run(clickhouse_url, database, tmp_path, "kpis", "--since", "30d", "--format", "json")}
+    rows = {
+        r["kpi"]: r
+        for r in run(clickhouse_url, database, tmp_path, "kpis", "--since", "30d", "--format", "json")
+    }
     expected = {
         "website traffic (page views)": (5, 0, None),
         "unique visitors": (3, 0, None),
@@ -241,7 +294,9 @@ def test_no_clickhouse_is_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "does not answer" in result.stderr
 
 
-def test_endpoints_json_is_used_when_no_url_is_set(clickhouse_url: str, database: str, tmp_path: Path) -> None:
+def test_endpoints_json_is_used_when_no_url_is_set(
+    clickhouse_url: str, database: str, tmp_path: Path
+) -> None:
     (tmp_path / "endpoints.json").write_bytes(
         jsonio.dumps({"clickhouse_url": clickhouse_url, "clickhouse_database": database})
     )

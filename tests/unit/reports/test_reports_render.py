@@ -1,0 +1,111 @@
+"""Rendering: JSON and CSV exactly, the rich table, the html report's charts and its self-containment."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+from rich.console import Console
+
+from attribution import MODELS
+from reports.credits import AttributionResult, Credit, ReportRequest
+from reports.errors import ReportOptionError
+from reports.html import HtmlInputs, render_html
+from reports.period import Period, parse_since
+from reports.render import Column, render
+from reports.rows import attribution_rows
+
+ROWS = [
+    {"channel": "email", "conversions": 1.5, "share": 0.75, "note": "a,b"},
+    {"channel": "podcast", "conversions": 0.5, "share": 0.25, "note": None},
+]
+
+
+def test_json_is_exact_and_keeps_only_the_columns() -> None:
+    text = render(ROWS, ["channel", "conversions"], "json")
+    assert text == '[{"channel":"email","conversions":1.5},{"channel":"podcast","conversions":0.5}]'
+
+
+def test_csv_is_exact_with_quoting_and_empty_nulls() -> None:
+    text = render(ROWS, ["channel", Column("share", number=".1%"), "note"], "csv")
+    assert text == 'channel,share,note\nemail,0.75,"a,b"\npodcast,0.25,\n'
+
+
+def test_table_prints_formatted_cells_and_returns_none() -> None:
+    console = Console(record=True, width=100)
+    columns = ["channel", Column("share", number=".1%"), Column("change", signed_percent=True)]
+    rows = [{"channel": "email", "share": 0.75, "change": -0.125}, {"channel": "video", "share": 0.0}]
+    assert render(rows, columns, "table", "Credits", console) is None
+    out = console.export_text()
+    assert "Credits" in out and "75.0%" in out and "-12.5 %" in out and "–" in out
+
+
+def test_unknown_format_is_an_option_error() -> None:
+    with pytest.raises(ReportOptionError):
+        render(ROWS, ["channel"], "xml")
+
+
+def _result(models: tuple[str, ...], by: str = "channel") -> AttributionResult:
+    period = Period(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 4, 1, tzinfo=UTC))
+    result = AttributionResult(ReportRequest(models, by=by), period, conversions=3, revenue=900.0)
+    for model in models:
+        result.credits += [
+            Credit(model, "email", "lead_gen", 2.0, 600.0),
+            Credit(model, "podcast", "demand_gen", 1.0, 300.0),
+        ]
+    return result
+
+
+def test_attribution_rows_for_one_model_and_side_by_side() -> None:
+    rows, columns = attribution_rows(_result(("linear",)))
+    assert rows[0] == {
+        "channel": "email",
+        "category": "lead_gen",
+        "conversions": 2.0,
+        "share": 0.6667,
+        "revenue": 600.0,
+    }
+    assert [c.key for c in columns] == ["channel", "category", "conversions", "share", "revenue"]
+    rows, columns = attribution_rows(_result(("first", "markov"), by="campaign"))
+    assert rows == [
+        {"campaign": "email", "first": 2.0, "markov": 2.0},
+        {"campaign": "podcast", "first": 1.0, "markov": 1.0},
+    ]
+
+
+def test_html_has_one_svg_per_chart_and_nothing_external() -> None:
+    result = _result(MODELS)
+    page = render_html(
+        HtmlInputs(
+            result=result,
+            channel_result=result,
+            funnel=[("email", "lead", 4), ("email", "closed_won", 1), ("podcast", "lead", 2)],
+            weekly=[(date(2024, 1, 1), "lead_gen", 2.0), (date(2024, 1, 8), "demand_gen", 1.0)],
+        )
+    )
+    assert page.count("<svg") == len(MODELS) + 3
+    assert page.count("</svg>") == page.count("<svg")
+    assert not re.search(r"https?://|<script|<link|<img|src=|url\(", page)
+    assert "no data for this period" not in page
+    assert "67%" in page  # email's share of credited conversions in the demand-gen vs lead-gen split
+
+
+def test_html_escapes_names() -> None:
+    result = _result(("linear",))
+    result.credits.append(Credit("linear", "<b>x</b>", "", 0.5, 0.0))
+    page = render_html(HtmlInputs(result=result, channel_result=result))
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+
+
+def test_since_parses_relative_and_absolute_periods() -> None:
+    now = datetime(2024, 5, 31, 12, tzinfo=UTC)
+    assert parse_since("30d", now) == Period(datetime(2024, 5, 1, 12, tzinfo=UTC), now)
+    assert parse_since("2w", now).start == datetime(2024, 5, 17, 12, tzinfo=UTC)
+    assert parse_since("2024-05-01", now).start == datetime(2024, 5, 1, tzinfo=UTC)
+    assert parse_since("30d", now).previous() == Period(
+        datetime(2024, 4, 1, 12, tzinfo=UTC), now.replace(day=1)
+    )
+    for bad in ("0d", "soon", "2024-06-01"):
+        with pytest.raises(ReportOptionError):
+            parse_since(bad, now)
