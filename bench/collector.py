@@ -84,8 +84,9 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     with EmbeddedKafka(home) as broker:
         ensure_topics(broker.bootstrap, 4, [topics.EVENTS])
-        env = {**os.environ, "TOUCHSTREAM_KAFKA_BOOTSTRAP": broker.bootstrap, "TOUCHSTREAM_WRITE_KEYS": WRITE_KEY,
-               "TOUCHSTREAM_SITE_KEYS": SITE_KEY, "TOUCHSTREAM_RATE_LIMIT_PER_KEY": "0",
+        env = {**os.environ, "TOUCHSTREAM_KAFKA_BOOTSTRAP": broker.bootstrap,
+               "TOUCHSTREAM_WRITE_KEYS": WRITE_KEY, "TOUCHSTREAM_SITE_KEYS": SITE_KEY,
+               "TOUCHSTREAM_RATE_LIMIT_PER_KEY": "0",
                "TOUCHSTREAM_EMBEDDED_BROKER": "1"}  # fmt: skip
         env.pop("TOUCHSTREAM_METRICS_PORT", None)
         server = spawn_child(
@@ -103,8 +104,8 @@ def main() -> None:
                 except httpx.HTTPError:
                     time.sleep(0.2)
             body = _batch_body()
-            check = httpx.post(f"{base}/v1/batch", content=body, timeout=30,
-                               headers={"X-Write-Key": WRITE_KEY, "Content-Type": "application/json"})  # fmt: skip
+            headers = {"X-Write-Key": WRITE_KEY, "Content-Type": "application/json"}
+            check = httpx.post(f"{base}/v1/batch", content=body, timeout=30, headers=headers)
             assert check.status_code == 200 and check.json()["accepted"] == 100, check.text
             (home / "body.json").write_bytes(body)
             post = home / "batch.lua"
@@ -117,7 +118,7 @@ def main() -> None:
             noop = home / "noop.lua"
             noop.write_text('wrk.method = "POST"\nwrk.body = "[]"\n')
             print(f"collector bench: {args.workers} uvicorn worker process(es), wrk -c{args.connections}, "
-                  f"{args.seconds}s per run, 2 shared cores (broker and wrk on the same cores; noisy)")  # fmt: skip
+                  f"{args.seconds}s per run, 2 shared cores (broker, wrk alike; noisy)")  # fmt: skip
             noop_post = _wrk(f"{base}/noop", args.seconds, noop, args.connections)
             batch = _wrk(f"{base}/v1/batch", args.seconds, post, args.connections)
             print(f"  /v1/batch (100 events): {batch * 100:,.0f} events/s ({batch:,.0f} req/s); "

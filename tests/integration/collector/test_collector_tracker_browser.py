@@ -54,7 +54,9 @@ def served(kafka_bootstrap: str, topic_factory) -> Iterator[tuple[str, str]]:
     producer = EventProducer(kafka_bootstrap, topic)
     collector = create_app(collector_settings(kafka_bootstrap, allowed_origins=[base]), producer)
     app = Starlette(routes=[Route("/landing", landing), Route("/pricing", landing), Mount("/", collector)])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -69,13 +71,17 @@ def served(kafka_bootstrap: str, topic_factory) -> Iterator[tuple[str, str]]:
         asyncio.run(producer.close())
 
 
-def test_tracker_page_views_spa_identify_and_form_capture(served: tuple[str, str], kafka_bootstrap: str) -> None:
+def test_tracker_page_views_spa_identify_and_form_capture(
+    served: tuple[str, str], kafka_bootstrap: str
+) -> None:
     base, topic = served
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
-            page.goto(f"{base}/landing?utm_source=linkedin&utm_medium=paid_social&utm_campaign=abm&li_fat_id=L1")
+            page.goto(
+                f"{base}/landing?utm_source=linkedin&utm_medium=paid_social&utm_campaign=abm&li_fat_id=L1"
+            )
             page.wait_for_function("window.touchstream && window.touchstream.loaded === true")
             aid = page.evaluate("touchstream.anonymousId()")
             page.evaluate("history.pushState({}, '', '/pricing')")
@@ -99,7 +105,11 @@ def test_tracker_page_views_spa_identify_and_form_capture(served: tuple[str, str
     assert all(v["source"] == f"site:{SITE_KEY}" and v["context"]["ip"] == "127.0.0.0" for v in got)
     assert all("Chrome" in v["context"]["user_agent"] for v in got)
     views = sorted((v for v in got if v["type"] == "page_view"), key=lambda v: v["ts"])
-    assert [v["context"]["url"].removeprefix(base).split("?")[0] for v in views] == ["/landing", "/pricing", "/docs"]
+    assert [v["context"]["url"].removeprefix(base).split("?")[0] for v in views] == [
+        "/landing",
+        "/pricing",
+        "/docs",
+    ]
     for view in views:  # the landing campaign stays with the session through SPA navigation
         assert view["utm"] == {"source": "linkedin", "medium": "paid_social", "campaign": "abm"}
         assert view["click_ids"] == {"li_fat_id": "L1"}
