@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run test bench lint system-deps clean
+.PHONY: install run test bench lint system-deps node-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,18 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "install Debian's chromium for the browser tests (sudo apt-get install chromium)"; fi; }
 
+# Pinned browser trackers (analytics.js, Snowplow) for tests/integration/compat; `npm ci` runs again
+# only when package.json or package-lock.json changed since the last install.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+node-deps: node_modules/.installed
+
 run: install
 	$(BIN)/touchstream up --demo
 
-test: install system-deps
+test: install system-deps node-deps
 	$(BIN)/python -m pytest
 
 bench: install

@@ -28,8 +28,9 @@ from schemas import jsonio
 from schemas.errors import FieldError
 from schemas.records import ProductEventRecord
 
-__all__ = ["PAYLOAD_SCHEMA_PREFIX", "decode_base64_json", "map_payload", "map_post"]
+__all__ = ["PAYLOAD_SCHEMA_PREFIX", "POST_PATH", "decode_base64_json", "map_payload", "map_post"]
 
+POST_PATH = "/com.snowplowanalytics.snowplow/tp2"  # where trackers POST unless told otherwise
 PAYLOAD_SCHEMA_PREFIX = "iglu:com.snowplowanalytics.snowplow/payload_data/"
 _WEB_PAGE_SCHEMA = "iglu:com.snowplowanalytics.snowplow/web_page/"
 _STRUCT_FIELDS = {
