@@ -127,6 +127,9 @@ def stitch(
                 email=email or (current.email if same_person else ""),
                 ts=ts,
             )
+        elif newer and ts > current.ts:
+            # Same facts, newer time: remember it, or an older conflicting identify could win later.
+            new_state = DeviceState(current.person, current.account, current.email, ts)
     resolved_person = person or current.person
     resolved_account = account or (new_state.account if resolved_person == new_state.person else "")
     if links:

@@ -59,7 +59,12 @@ def produce(bootstrap: str, topic: str, events: list[dict[str, Any]]) -> None:
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
         for event in events:
-            key = event.get("anonymous_id") or event.get("email") or event.get("account_domain") or event["event_id"]
+            key = (
+                event.get("anonymous_id")
+                or event.get("email")
+                or event.get("account_domain")
+                or event["event_id"]
+            )
             producer.send(topic, jsonio.dumps(event), key=str(key).encode())
         producer.flush()
     finally:

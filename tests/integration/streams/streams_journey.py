@@ -27,23 +27,54 @@ class Journey:
         self.email = f"alice@{account}"
         self.base = base or (datetime.now(UTC) - 60 * DAY).replace(microsecond=0)
         b = self.base
-        self.linkedin = {"event_id": _id(), "type": "engagement", "ts": _ts(b), "anonymous_id": self.anon,
-                         "channel": "organic_social", "kind": "social",
-                         "context": {"url": "https://www.linkedin.com/posts/northwind-launch"}}
-        self.podcast = {"event_id": _id(), "type": "engagement", "ts": _ts(b + 2 * DAY), "anonymous_id": self.anon,
-                        "channel": "podcast", "kind": "podcast", "duration_s": 1800}
+        self.linkedin = {
+            "event_id": _id(),
+            "type": "engagement",
+            "ts": _ts(b),
+            "anonymous_id": self.anon,
+            "channel": "organic_social",
+            "kind": "social",
+            "context": {"url": "https://www.linkedin.com/posts/northwind-launch"},
+        }
+        self.podcast = {
+            "event_id": _id(),
+            "type": "engagement",
+            "ts": _ts(b + 2 * DAY),
+            "anonymous_id": self.anon,
+            "channel": "podcast",
+            "kind": "podcast",
+            "duration_s": 1800,
+        }
         search_at = b + 23 * DAY
-        self.search = {"event_id": _id(), "type": "page_view", "ts": _ts(search_at), "anonymous_id": self.anon,
-                       "context": {"url": f"{SITE}/pricing",
-                                   "referrer": "https://www.google.com/search?q=northwind+pricing",
-                                   "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 "
-                                                 "(KHTML, like Gecko) Version/17.0 Safari/605.1.15"}}
-        self.internal = {"event_id": _id(), "type": "page_view", "ts": _ts(search_at + timedelta(minutes=5)),
-                         "anonymous_id": self.anon,
-                         "context": {"url": f"{SITE}/demo", "referrer": f"{SITE}/pricing"}}
-        self.form = {"event_id": _id(), "type": "form_submit", "ts": _ts(search_at + timedelta(minutes=10)),
-                     "anonymous_id": self.anon, "email": self.email, "form_id": "demo",
-                     "form_kind": "demo_request", "context": {"url": f"{SITE}/demo", "referrer": f"{SITE}/demo"}}
+        self.search = {
+            "event_id": _id(),
+            "type": "page_view",
+            "ts": _ts(search_at),
+            "anonymous_id": self.anon,
+            "context": {
+                "url": f"{SITE}/pricing",
+                "referrer": "https://www.google.com/search?q=northwind+pricing",
+                "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 "
+                "(KHTML, like Gecko) Version/17.0 Safari/605.1.15",
+            },
+        }
+        self.internal = {
+            "event_id": _id(),
+            "type": "page_view",
+            "ts": _ts(search_at + timedelta(minutes=5)),
+            "anonymous_id": self.anon,
+            "context": {"url": f"{SITE}/demo", "referrer": f"{SITE}/pricing"},
+        }
+        self.form = {
+            "event_id": _id(),
+            "type": "form_submit",
+            "ts": _ts(search_at + timedelta(minutes=10)),
+            "anonymous_id": self.anon,
+            "email": self.email,
+            "form_id": "demo",
+            "form_kind": "demo_request",
+            "context": {"url": f"{SITE}/demo", "referrer": f"{SITE}/demo"},
+        }
         self.opportunity = {"event_id": _id(), "type": "crm_stage", "ts": _ts(b + 30 * DAY),
                             "account_domain": account, "stage": "opportunity", "amount": 50000.0,
                             "currency": "USD", "opportunity_id": "opp-1"}  # fmt: skip

@@ -26,7 +26,9 @@ def _assert_credits(actual: dict[str, dict[str, float]], expected: dict[str, dic
             assert actual[model][event_id] == pytest.approx(share, abs=1e-9), (model, event_id)
 
 
-def test_journey_credits_touchpoints_identities_and_dead_letters(workers: Workers, kafka_bootstrap: str) -> None:
+def test_journey_credits_touchpoints_identities_and_dead_letters(
+    workers: Workers, kafka_bootstrap: str
+) -> None:
     t = workers.topics
     workers.start()
     journey = Journey()
@@ -56,7 +58,9 @@ def test_journey_credits_touchpoints_identities_and_dead_letters(workers: Worker
     credits = read_until(kafka_bootstrap, t.credits, lambda rs: len(rs) >= n_lead + n_opp, timeout_s=30)
     opp = _credits(credits, opp_id)
     _assert_credits(opp, journey.expected("opportunity"))
-    revenue = [r["revenue_credit"] for r in credits if r["conversion_id"] == opp_id and r["model"] == "linear"]
+    revenue = [
+        r["revenue_credit"] for r in credits if r["conversion_id"] == opp_id and r["model"] == "linear"
+    ]
     assert revenue == pytest.approx([50000 / 3] * 3)
 
     conversions = read_until(kafka_bootstrap, t.conversions, lambda rs: len(rs) >= 2, timeout_s=10)
