@@ -21,9 +21,9 @@ install: $(STAMP)
 
 # Headless Chromium for the browser tests of the JS trackers (Debian packages; CI runs as root).
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else echo "install Debian's chromium for the browser tests (sudo apt-get install chromium)"; fi; }
+	@command -v chromium >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium wrk >/dev/null; \
+	  else echo "install Debian's chromium and wrk (sudo apt-get install chromium wrk)"; fi; }
 
 # Pinned browser trackers (analytics.js, Snowplow) for tests/integration/compat; `npm ci` runs again
 # only when package.json or package-lock.json changed since the last install.
@@ -39,7 +39,7 @@ run: install
 test: install system-deps node-deps
 	$(BIN)/python -m pytest
 
-bench: install
+bench: install system-deps
 	$(BIN)/python -m bench
 
 lint: install

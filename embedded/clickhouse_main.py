@@ -22,7 +22,7 @@ def serve(run_dir: str, data_dir: str) -> None:
         "SELECT getServerPort('tcp_port'), getServerPort('http_port'); "
         "SELECT sleepEachRow(1) FROM system.numbers SETTINGS max_block_size=1 FORMAT Null"
     )
-    _chdb.query(query, "TabSeparated", path=data_dir)
+    _chdb.query(query, "TabSeparated", path=data_dir)  # type: ignore[attr-defined]  # untyped C extension
 
 
 if __name__ == "__main__":

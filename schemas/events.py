@@ -7,7 +7,7 @@ validate here, once. ``ts`` is normalised to UTC from RFC 3339 or epoch millisec
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
 from pydantic import (
@@ -238,7 +238,7 @@ Event = Annotated[
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
-_EVENT_TYPES = frozenset(EventType.__args__)
+_EVENT_TYPES = frozenset(get_args(EventType))
 
 
 def validation_errors(exc: ValidationError) -> list[FieldError]:
