@@ -30,7 +30,9 @@ def _html(reader: Reader, result: AttributionResult) -> str:
             request.models, request.stage, "channel", request.lookback_days, request.half_life_days
         )
         channel_result = attribute(reader, channel_request, period)
-    trend_model = next((m for m in request.models if m in RULE_BASED_MODELS), "linear")
+    # linear when it is among the models (the neutral reference), else the first rule-based one.
+    rule_based = [m for m in request.models if m in RULE_BASED_MODELS]
+    trend_model = "linear" if "linear" in rule_based or not rule_based else rule_based[0]
     return render_html(
         HtmlInputs(
             result=result,

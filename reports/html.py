@@ -26,7 +26,7 @@ header p{margin:0;color:#c5cbe0}main{padding:24px 40px;max-width:1280px}
 .card b{display:block;font-size:22px}.card span{color:#666;font-size:12px;text-transform:uppercase}
 section{background:#fff;border-radius:8px;padding:18px 22px;margin-bottom:20px;box-shadow:0 1px 2px #0001}
 section h2{margin:0 0 4px;font-size:17px}section p.note{margin:0 0 12px;color:#666;font-size:12px}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:10px 28px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(370px,1fr));gap:10px 28px}
 .grid h3{margin:8px 0 4px;font-size:13px;color:#444}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{padding:5px 8px;border-bottom:1px solid #eceef2}
@@ -105,23 +105,18 @@ def render_html(inputs: HtmlInputs) -> str:
     result = inputs.result
     request = result.request
     order = result.keys()
-    first_model = request.models[0]
+    first_model = "linear" if "linear" in request.models else request.models[0]
     top = result.by_model(first_model)
     cards = "".join(
         (
             _card(f"{request.stage.replace('_', ' ')} conversions", f"{result.conversions:,}"),
-            _card("amount", f"{result.revenue:,.0f}"),
+            _card(f"{request.stage.replace('_', ' ')} amount", f"{result.revenue:,.0f}"),
             _card(f"top {request.by} ({first_model})", top[0].key if top else "–"),
             _card("models", str(len(request.models))),
         )
     )
     lookback = f"{request.lookback_days} days" if request.lookback_days else "stream defaults (90/30 days)"
     sections = (
-        (
-            "Credited conversions per model",
-            f"Attribution of {request.stage} conversions.",
-            _model_bars(result, order),
-        ),
         (
             "Demand gen vs lead gen",
             "Share of credited conversions by channel category, per model.",
@@ -136,6 +131,11 @@ def render_html(inputs: HtmlInputs) -> str:
             "Trend by week",
             f"Credited {request.stage} conversions per week ({inputs.trend_model} model), by category.",
             _trend(inputs.weekly),
+        ),
+        (
+            "Credited conversions per model",
+            f"Attribution of {request.stage} conversions, top 12 channels or campaigns per model.",
+            _model_bars(result, order),
         ),
         ("The numbers", "Credited conversions per model.", _table(result)),
     )

@@ -60,7 +60,9 @@ def _table(rows: Sequence[Mapping[str, Any]], columns: list[Column], title: str)
             isinstance(r.get(column.key), int | float) and not isinstance(r.get(column.key), bool)
             for r in rows
         )
-        table.add_column(column.header, justify="right" if numeric else "left")
+        # Never shorten a number or a name to "1.…": narrow terminals wrap headers instead.
+        width = max((len(_cell(r.get(column.key), column)) for r in rows), default=0)
+        table.add_column(column.header, justify="right" if numeric else "left", no_wrap=True, min_width=width)
     for row in rows:
         table.add_row(*(_cell(row.get(c.key), c) for c in columns))
     return table

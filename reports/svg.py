@@ -25,7 +25,8 @@ def color_for(key: str, order: Sequence[str]) -> str:
 
 def _svg(width: int, height: int, body: str, label: str) -> str:
     return (
-        f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{escape(label)}" '
+        f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'style="max-width:100%;height:auto" role="img" aria-label="{escape(label)}" '
         f"{_FONT}>{body}</svg>"
     )
 
@@ -34,7 +35,7 @@ def _empty(label: str) -> str:
     return _svg(400, 40, '<text x="0" y="24" fill="#888">no data for this period</text>', label)
 
 
-def hbars(items: Sequence[tuple[str, float, str]], label: str, fmt: str = "{:,.1f}", width: int = 520) -> str:
+def hbars(items: Sequence[tuple[str, float, str]], label: str, fmt: str = "{:,.1f}", width: int = 420) -> str:
     """Horizontal bars: (name, value, colour) each, longest bar = largest value."""
     if not items or max(v for _, v, _ in items) <= 0:
         return _empty(label)
@@ -58,7 +59,7 @@ def share_bars(rows: Sequence[tuple[str, Mapping[str, float]]], segments: Sequen
     rows = [(name, parts) for name, parts in rows if sum(parts.values()) > 0]
     if not rows:
         return _empty(label)
-    width, left, row = 640, 130, 26
+    width, left, row = 860, 130, 26
     span = width - left - 10
     out = []
     for i, (name, parts) in enumerate(rows):
@@ -134,7 +135,7 @@ def funnel_matrix(
     """Rows = first-touch channels, columns = stages; each cell a bar scaled to its row's first stage."""
     if not channels:
         return _empty(label)
-    left, cell, row, head = 130, 120, 24, 24
+    left, cell, row, head = 130, 145, 24, 24
     width = left + cell * len(stages) + 10
     out = [
         f'<text x="{left + j * cell + 4}" y="15" fill="#333" font-weight="600">'
