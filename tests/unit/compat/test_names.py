@@ -22,8 +22,12 @@ def test_defaults_cover_the_documented_names() -> None:
     for name, (kind, form_kind) in expected.items():
         rule = table.lookup(name)
         assert rule is not None and (rule.type, rule.form_kind) == (kind, form_kind)
-    for name, channel, kind in [("Webinar Attended", "events", "webinar"), ("Event Attended", "events", "event"),
-                                ("Podcast Played", "podcast", "podcast")]:  # fmt: skip
+    engagements = [
+        ("Webinar Attended", "events", "webinar"),
+        ("Event Attended", "events", "event"),
+        ("Podcast Played", "podcast", "podcast"),
+    ]
+    for name, channel, kind in engagements:
         rule = table.lookup(name)
         assert rule is not None and (rule.type, rule.channel, rule.kind) == ("engagement", channel, kind)
     assert table.lookup("Button Clicked") is None

@@ -71,9 +71,13 @@ def test_non_uuid_eid_maps_to_a_stable_uuid() -> None:
 
 
 def test_page_ping_is_engagement_time_for_analysts_not_a_touchpoint() -> None:
-    contexts = json.dumps({"schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0",
-                           "data": [{"schema": "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0",
-                                     "data": {"id": "pv-123"}}]})  # fmt: skip
+    web_page = {
+        "schema": "iglu:com.snowplowanalytics.snowplow/web_page/jsonschema/1-0-0",
+        "data": {"id": "pv-123"},
+    }
+    contexts = json.dumps(
+        {"schema": "iglu:com.snowplowanalytics.snowplow/contexts/jsonschema/1-0-0", "data": [web_page]}
+    )
     cx = base64.urlsafe_b64encode(contexts.encode()).decode().rstrip("=")
     out = mapped(
         base(e="pp", url="https://acme.com/blog", cx=cx, pp_mix="0", pp_max="10", pp_miy="0", pp_may="800")
