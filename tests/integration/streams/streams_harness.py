@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - fixtures, user agents and SQL clauses read best on one line
 """Stream worker subprocesses on uuid-suffixed topics, and helpers to feed and read them."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - fixtures, user agents and SQL clauses read best on one line
 """The realistic B2B journey the integration tests feed, and the credits it must produce."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - fixtures, user agents and SQL clauses read best on one line
 """A realistic journey through a real worker on the embedded broker: exact credits on the output topics."""
 
 from __future__ import annotations

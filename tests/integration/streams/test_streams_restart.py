@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - fixtures, user agents and SQL clauses read best on one line
 """SIGKILL a worker mid-stream, restart it: no credit lost or changed, journey state back from the changelog."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - fixtures, user agents and SQL clauses read best on one line
 """Channel classification precedence, bots and branded search."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - fixtures, user agents and SQL clauses read best on one line
 """Identity stitching rules and the journey stage's retroactive / out-of-order merges."""
 
 from __future__ import annotations

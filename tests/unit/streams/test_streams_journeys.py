@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - fixtures, user agents and SQL clauses read best on one line
 """Window pruning, late placement and credit assembly."""
 
 from __future__ import annotations

@@ -1,0 +1,215 @@
+# ruff: noqa: E501 - fixtures, user agents and SQL clauses read best on one line
+"""Stream worker benchmark: full enrich + stitch + journey + credit vs bare-faust and kafka-python baselines.
+
+Run ``python -m bench.streams [--events 60000] [--accounts 2000]``. Everything runs against one
+embedded broker in the same run; each worker is a real ``touchstream worker`` subprocess and its
+rate is read from its Prometheus counters (first to last event), so start-up is not counted.
+Timings on a shared 2-core machine are noisy: compare ratios, not absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kafka import KafkaConsumer, KafkaProducer
+
+from embedded.kafka import EmbeddedKafka, free_port
+from embedded.process import spawn_child, stop_child
+from schemas import jsonio
+from streams.admin import ensure_topics
+from streams.config import StreamTopics
+
+SITE = "https://northwind.io"
+LANDINGS = [
+    {"referrer": "https://www.google.com/search?q=attribution"}, {"referrer": "https://www.linkedin.com/feed/"},
+    {"utm": {"source": "linkedin", "medium": "cpc", "campaign": "q3-abm"}}, {"utm": {"medium": "email"}},
+    {"referrer": "https://open.spotify.com/episode/1"}, {"referrer": "https://www.g2.com/products/northwind"},
+    {"click_ids": {"gclid": "abc"}}, {},
+]  # fmt: skip
+UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+
+
+def make_events(n: int, accounts: int, days: int, seed: int = 7) -> list[tuple[bytes, bytes]]:
+    """Sessions of a landing page + 3 internal pages, engagements, identifies, forms, CRM stages."""
+    rnd = random.Random(seed)
+    start = datetime.now(UTC) - timedelta(days=days + 1)
+    out: list[tuple[bytes, bytes]] = []
+    while len(out) < n:
+        acct = rnd.randrange(accounts)
+        anon = f"v{acct}-{rnd.randrange(3)}"
+        ts = start + timedelta(seconds=rnd.uniform(0, days * 86400))
+        landing = rnd.choice(LANDINGS)
+        ctx = {"url": f"{SITE}/p", "user_agent": UA, **({"referrer": landing["referrer"]} if "referrer" in landing else {})}
+        evs = [{"type": "page_view", "context": ctx, "utm": landing.get("utm", {}), "click_ids": landing.get("click_ids", {})}]
+        evs += [{"type": "page_view", "context": {"url": f"{SITE}/p{i}", "referrer": f"{SITE}/p", "user_agent": UA}} for i in range(3)]
+        roll = rnd.random()
+        if roll < 0.15:
+            evs.append({"type": "engagement", "channel": rnd.choice(["podcast", "video", "organic_social"]), "kind": "other"})
+        elif roll < 0.25:
+            evs.append({"type": "form_submit", "form_id": "demo", "form_kind": "demo_request", "email": f"p@acct{acct}.com",
+                        "context": {"url": f"{SITE}/demo", "referrer": f"{SITE}/p"}})  # fmt: skip
+        elif roll < 0.28:
+            evs.append({"type": "crm_stage", "stage": rnd.choice(["mql", "sql", "opportunity"]), "account_domain": f"acct{acct}.com", "amount": 1000.0})
+        for i, e in enumerate(evs):
+            e.update(event_id=str(uuid.UUID(int=rnd.getrandbits(128))), ts=(ts + timedelta(seconds=30 * i)).isoformat(), anonymous_id=anon)
+            out.append((anon.encode(), jsonio.dumps(e)))
+    return out[:n]
+
+
+def produce(bootstrap: str, topic: str, events: list[tuple[bytes, bytes]]) -> None:
+    p = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, batch_size=256 * 1024)
+    for key, value in events:
+        p.send(topic, value, key=key)
+    p.flush()
+    p.close()
+
+
+def kafka_python_rate(bootstrap: str, topic: str, n: int) -> float:
+    c = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None)
+    seen, started = 0, 0.0
+    while seen < n:
+        for batch in c.poll(timeout_ms=500, max_records=5000).values():
+            if not started:
+                started = time.perf_counter()
+            for m in batch:
+                jsonio.loads(m.value)
+                seen += 1
+    elapsed = time.perf_counter() - started
+    c.close()
+    return n / elapsed
+
+
+def _metric(port: int, name: str, label: str) -> float:
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+    except OSError:
+        return 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and label in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _du_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def run_workers(bootstrap: str, home: Path, events: list[tuple[bytes, bytes]], replicas: int) -> tuple[float, list[float], float]:
+    """(events/s, RSS MB per worker, state MB on disk) for ``replicas`` full workers on a fresh topic set."""
+    suffix = uuid.uuid4().hex[:8]
+    topics = StreamTopics.with_suffix(suffix)
+    ensure_topics(bootstrap, 4, topics.all())
+    produce(bootstrap, topics.events, events)
+    procs, ports = [], []
+    for replica in range(replicas):
+        port = free_port()
+        env = {**os.environ, "TOUCHSTREAM_KAFKA_BOOTSTRAP": bootstrap, "TOUCHSTREAM_HOME": str(home),
+               "TOUCHSTREAM_EMBEDDED_BROKER": "1", "TOUCHSTREAM_REPLICA": str(replica),
+               "TOUCHSTREAM_METRICS_PORT": str(port), "TOUCHSTREAM_LOG_LEVEL": "WARNING"}  # fmt: skip
+        procs.append(spawn_child([sys.executable, "-m", "cli.main", "worker", "--topic-suffix", suffix],
+                                 log_file=home / "logs" / f"bench-{suffix}-{replica}.log", env=env))  # fmt: skip
+        ports.append(port)
+    n, started, deadline = len(events), 0.0, time.monotonic() + 900
+    try:
+        while time.monotonic() < deadline:
+            enriched = sum(_metric(p, "touchstream_stream_messages_in_total", 'stage="enrich"') for p in ports)
+            forwarded = sum(_metric(p, "touchstream_stream_records_out_total", f'topic="{topics.by_account}"') for p in ports)
+            journeyed = sum(_metric(p, "touchstream_stream_messages_in_total", 'stage="journey"') for p in ports)
+            if enriched and not started:
+                started = time.perf_counter()
+            if enriched >= n and journeyed >= forwarded:
+                elapsed = time.perf_counter() - started
+                rss = [_rss_mb(p.pid) for p in procs]
+                return n / elapsed, rss, _du_mb(home / "streams")
+            time.sleep(0.05)
+        raise RuntimeError(f"workers did not finish; see {home / 'logs'}")
+    finally:
+        for p in procs:
+            stop_child(p, grace_s=10)
+
+
+FAUST_TABLE_BASELINE = '''
+import sys, time, faust, orjson
+topic_name, n, out, datadir, bootstrap = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+app = faust.App("bench-" + topic_name, broker="kafka://" + bootstrap, store="rocksdb://", datadir=datadir,
+                web_enabled=False, web_bind="127.0.0.1", web_host="127.0.0.1", web_port=int(sys.argv[6]),
+                producer_max_batch_size=1, key_serializer="raw", value_serializer="raw", topic_partitions=4,
+                consumer_auto_offset_reset="earliest", table_standby_replicas=0)
+topic = app.topic(topic_name, key_type=bytes, value_type=bytes, partitions=4)
+counts = app.Table("counts", default=int, partitions=4, key_type=bytes)
+state = {"seen": 0, "t0": 0.0}
+@app.agent(topic)
+async def count(stream):
+    async for key, value in stream.items():
+        orjson.loads(value)
+        counts[key] += 1
+        state["seen"] += 1
+        if state["seen"] == 1:
+            state["t0"] = time.perf_counter()
+        if state["seen"] == n:
+            open(out, "w").write(str(n / (time.perf_counter() - state["t0"])))
+if __name__ == "__main__":
+    faust.Worker(app, loglevel="warning").execute_from_commandline()
+'''
+
+
+def faust_table_rate(bootstrap: str, home: Path, events: list[tuple[bytes, bytes]]) -> float:
+    topic = f"bench-ft-{uuid.uuid4().hex[:8]}"
+    ensure_topics(bootstrap, 4, [topic, f"bench-{topic}-counts-changelog"])
+    produce(bootstrap, topic, events)
+    script, out = home / "faust_table.py", home / f"{topic}.rate"
+    script.write_text(FAUST_TABLE_BASELINE)
+    proc = spawn_child([sys.executable, str(script), topic, str(len(events)), str(out), str(home / topic), bootstrap,
+                        str(free_port())], log_file=home / "logs" / f"{topic}.log")  # fmt: skip
+    try:
+        deadline = time.monotonic() + 900
+        while not out.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return float(out.read_text())
+    finally:
+        stop_child(proc, grace_s=10)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=60_000)
+    ap.add_argument("--accounts", type=int, default=2_000)
+    ap.add_argument("--days", type=int, default=90)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedKafka(Path(tmp)) as kafka:
+        home = Path(tmp)
+        events = make_events(args.events, args.accounts, args.days)
+        print(f"{len(events)} events, {args.accounts} accounts over {args.days} days, 4 partitions, embedded broker")
+        topic = f"bench-kp-{uuid.uuid4().hex[:8]}"
+        ensure_topics(kafka.bootstrap, 4, [topic])
+        produce(kafka.bootstrap, topic, events)
+        kp = kafka_python_rate(kafka.bootstrap, topic, len(events))
+        ft = faust_table_rate(kafka.bootstrap, home, events)
+        one, rss1, disk1 = run_workers(kafka.bootstrap, home, events, 1)
+        two, rss2, _ = run_workers(kafka.bootstrap, home, events, 2)
+        print(f"kafka-python consume+deserialize : {kp:9.0f} events/s")
+        print(f"bare faust agent + Table write   : {ft:9.0f} events/s")
+        print(f"full logic, 1 worker             : {one:9.0f} events/s  = {one / ft:.2f}x faust+Table, {one / kp:.2f}x kafka-python")
+        print(f"full logic, 2 workers            : {two:9.0f} events/s  = {two / one:.2f}x 1 worker")
+        print(f"1 worker: RSS {rss1[0]:.0f} MB, rocksdb state {disk1:.1f} MB for {args.accounts} accounts; "
+              f"2 workers: RSS {', '.join(f'{r:.0f}' for r in rss2)} MB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

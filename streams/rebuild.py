@@ -1,0 +1,81 @@
+# ruff: noqa: E501 - fixtures, user agents and SQL clauses read best on one line
+"""Re-seed journey state from ClickHouse after the memory-only embedded broker lost its changelogs.
+
+Run before the workers start (``touchstream up``, embedded broker): it produces, per account, one
+``by-account`` message holding the account's touches inside the lookback window and its lead /
+opportunity markers, plus a link per known visitor (``v:<anonymous_id>`` -> its account), so the
+journey stage rebuilds exactly the state it would have had. The visitor table of stage 1 is not
+seeded: a known visitor's next event reaches its account through that link.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from kafka import KafkaProducer
+
+from schemas import jsonio, tables
+from schemas.settings import Settings
+from sinks.client import connect
+from streams.config import StreamTopics
+from streams.identity import account_key, visitor_key
+from streams.journeys import Touchpoint
+
+__all__ = ["rebuild_state"]
+
+
+def rebuild_state(
+    clickhouse_url: str,
+    database: str,
+    bootstrap: str,
+    settings: Settings,
+    topics: StreamTopics | None = None,
+) -> int:
+    """Produce seed items to ``by-account``; returns how many messages were produced."""
+    lookback_days = max(settings.lookback_demand_gen_days, settings.lookback_lead_gen_days)
+    topic = (topics or StreamTopics()).by_account
+    ch = connect(clickhouse_url, database=database)
+    since = datetime.now(UTC) - timedelta(days=lookback_days)
+    rows = ch.execute(
+        f"SELECT account_id, event_id, toFloat64(ts), channel, channel_category, utm_campaign "  # noqa: S608
+        f"FROM {tables.ACCOUNT_JOURNEYS} WHERE account_id != '' AND ts >= %(since)s ORDER BY account_id, ts",
+        {"since": since},
+    )
+    items: dict[str, list[list[object]]] = {}
+    for account, event_id, ts, channel, category, campaign in rows:
+        touch = Touchpoint(float(ts), event_id, channel, category, campaign)
+        items.setdefault(account_key(account), []).append(["t", touch.to_json()])
+    markers = ch.execute(
+        f"SELECT account_id, stage, toFloat64(min(ts)), argMin(conversion_id, ts) FROM {tables.CONVERSIONS} FINAL "  # noqa: S608
+        f"WHERE account_id != '' AND ts >= %(since)s AND stage IN ('lead','mql','sql','opportunity','closed_won') "
+        f"GROUP BY account_id, stage",
+        {"since": since},
+    )
+    firsts: dict[str, dict[str, list[object]]] = {}
+    for account, stage, ts, conversion_id in markers:
+        kinds = ("lead", "opportunity") if stage in ("opportunity", "closed_won") else ("lead",)
+        for kind in kinds:
+            best = firsts.setdefault(account, {}).get(kind)
+            if best is None or (ts, conversion_id) < (best[0], best[1]):
+                firsts[account][kind] = [ts, conversion_id]
+    for account, marks in firsts.items():
+        items.setdefault(account_key(account), []).append(["m", marks.get("lead"), marks.get("opportunity")])
+    links = ch.execute(
+        f"SELECT i.anonymous_id, argMax(i.account_id, i.updated_at), toFloat64(max(i.updated_at)) "  # noqa: S608
+        f"FROM {tables.IDENTITIES} AS i WHERE i.anonymous_id != '' AND i.account_id != '' GROUP BY i.anonymous_id"
+    )
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+    sent = 0
+    try:
+        for entity, entity_items in items.items():
+            producer.send(topic, jsonio.dumps(entity_items), key=entity.encode())
+            sent += 1
+        for anonymous_id, account, ts in links:
+            producer.send(
+                topic, jsonio.dumps([["l", account_key(account), ts]]), key=visitor_key(anonymous_id).encode()
+            )
+            sent += 1
+        producer.flush()
+    finally:
+        producer.close()
+    return sent
