@@ -23,6 +23,7 @@ from schemas.settings import Settings
 from sinks.client import connect
 from sinks.migrate import apply_migrations
 from streams.admin import ensure_topics
+from streams.rebuild import rebuild_state
 
 __all__ = ["COMPONENTS", "Component", "Stack"]
 
@@ -52,6 +53,7 @@ class Stack:
     kafka: EmbeddedKafka | None = None
     endpoints: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    rebuilt_entities: int = 0
 
     @property
     def home(self) -> Path:
@@ -83,6 +85,10 @@ class Stack:
             bootstrap = s.kafka_bootstrap
         apply_migrations(connect(ch_url), s.clickhouse_database)
         ensure_topics(bootstrap, s.partitions)
+        if s.embedded_kafka:
+            # The embedded broker is memory-only: its changelogs died with it, so journey state is
+            # re-seeded from ClickHouse (the durable store) before any worker starts.
+            self.rebuilt_entities = rebuild_state(ch_url, s.clickhouse_database, bootstrap, s)
         collector_port = s.collector_port or free_port()
         self.endpoints = {
             "collector": f"http://{s.collector_host}:{collector_port}",
