@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +31,7 @@ class Served:
 
 
 @contextmanager
-def serve(app: ASGIApp) -> Iterator[int]:
+def serve(app: ASGIApp, lifespan: str = "off") -> Iterator[int]:
     """Run ``app`` with uvicorn in a thread on a free port; yields the port."""
     port = free_port()
     server = uvicorn.Server(
@@ -66,12 +65,21 @@ def collector(bootstrap: str, events_topic: str, products_topic: str, **override
     products = EventProducer(bootstrap, products_topic)
     app = create_app(Settings(**values), events)
     app.state.compat.products = products
-    try:
-        with serve(app) as port:
-            yield Served(f"http://127.0.0.1:{port}", port, events_topic, products_topic)
-    finally:
-        asyncio.run(events.close())
-        asyncio.run(products.close())
+    # The producers are bound to the server's event loop: start them in its lifespan, before any
+    # request (compat's own lifespan hook closes ``products``).
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[Any]:
+        for producer in (events, products):
+            await producer.start()
+        async with inner(a) as state:
+            yield state
+        await events.close()
+
+    app.router.lifespan_context = lifespan
+    with serve(app, lifespan="on") as port:
+        yield Served(f"http://127.0.0.1:{port}", port, events_topic, products_topic)
 
 
 def read_topic(bootstrap: str, topic: str, expected: int, timeout_s: float = 15.0) -> list[dict[str, Any]]:
