@@ -56,6 +56,8 @@ class Collector:
         self.edge = Edge(settings.trusted_proxies, settings.ip_privacy, secret, geoip)
         self.metrics = CollectorMetrics()
         self.tracker_js = (STATIC / "t.js").read_bytes()
+        # Segment / RudderStack ``{"batch": [...]}`` bodies on /v1/batch; set by compat.routes.mount.
+        self.segment_batch: Callable[[Request, Caller, dict[str, Any]], Awaitable[Response]] | None = None
 
     # -- shared steps -------------------------------------------------------------------------
     def caller(self, request: Request, *, allow_site: bool, origin: str | None = None) -> Caller:
@@ -136,7 +138,10 @@ class Collector:
     async def batch(self, request: Request) -> Response:
         caller = self.caller(request, allow_site=True)
         body = await intake.read_body(request, _BATCH_TYPES)
-        items = intake.events_from_body(intake.decode_json(body))
+        payload = intake.decode_json(body)
+        if isinstance(payload, dict) and self.segment_batch is not None:
+            return await self.segment_batch(request, caller, payload)
+        items = intake.events_from_body(payload)
         if not items:
             raise RequestError(400, "the batch is empty")
         info = self.info(request, caller)
@@ -264,4 +269,7 @@ def create_app(settings: Settings, producer: EventProducer | None = None) -> Sta
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.collector = c
+    from compat.routes import mount  # imported here: compat builds on collector's modules
+
+    mount(app, c, settings)
     return app
