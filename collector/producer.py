@@ -1,64 +1,67 @@
 """Produce contract events to Kafka and answer only once the broker acknowledged all of them.
 
-kafka-python does the I/O on its own sender thread; its per-record futures complete there, so a
-request waits on one asyncio future that the last acknowledgement resolves through
-``call_soon_threadsafe`` - the event loop never blocks on the broker. After a failure the broker is
-treated as down and each request first probes it with a cheap TCP connect, so clients get their
-503 at once instead of after a full delivery timeout.
+aiokafka, not kafka-python, on the hot path (measured in docs/collector.md): kafka-python builds
+records and compresses in pure Python on a sender thread that fights the event loop for the GIL,
+and each record carries its own future and callbacks; that was ~60% of a worker's CPU. Here records
+go into aiokafka's C record-batch builders on the event loop itself, grouped per partition across
+concurrent requests ("group commit"): while one batch per partition waits for the broker, the next
+one fills, and a request awaits one future per partition it touched, not one per record. Keys hash
+with Kafka's murmur2 partitioner, so a visitor's events keep their partition and order.
+
+After a failure the broker is treated as down: the client is dropped (its idempotence state with
+it) and each request first probes the broker with a TCP connect, so clients get their 503 at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
+import contextlib
+import logging
 import time
+from collections import defaultdict, deque
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
-from kafka import KafkaProducer
-from kafka.errors import KafkaError
+from aiokafka import AIOKafkaProducer, codec
+from aiokafka.errors import KafkaError, UnknownError, UnsupportedVersionError
 
 from collector.errors import BrokerUnavailableError
+from collector.partitioning import partition_index
 from schemas import topics
+from schemas.errors import ConfigError
 
-__all__ = ["EventProducer", "Record"]
+__all__ = ["Compression", "EventProducer", "Record"]
+
+log = logging.getLogger(__name__)
 
 Record = tuple[bytes, bytes]  # (key, value)
+Compression = Literal["gzip", "lz4", "zstd", "snappy", "none"]
+_NO_IDEMPOTENCE: set[str] = set()  # bootstraps whose broker refused a producer id, per process
+_CODECS = {"gzip": codec.has_gzip, "lz4": codec.has_lz4, "zstd": codec.has_zstd, "snappy": codec.has_snappy}
+_PARTITIONS_TTL_S = 30.0  # re-read the partition count now and then (topics can grow)
 
 
-class _Countdown:
-    """Resolves an asyncio future when ``n`` acks arrived, or at the first error (any thread)."""
+class _Slot:
+    """One record batch being filled for one partition, and the future its requests wait on."""
 
-    __slots__ = ("_left", "_lock", "_loop", "future")
+    __slots__ = ("acked", "builder")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, n: int) -> None:
-        self._loop = loop
-        self._left = n
-        self._lock = threading.Lock()
-        self.future: asyncio.Future[None] = loop.create_future()
+    def __init__(self, builder: Any, acked: asyncio.Future[None]) -> None:
+        self.builder = builder
+        self.acked = acked
 
-    def ack(self, _metadata: object) -> None:
-        with self._lock:
-            self._left -= 1
-            done = self._left == 0
-        if done:
-            self._loop.call_soon_threadsafe(self._resolve, None)
-
-    def fail(self, exc: BaseException) -> None:
-        self._loop.call_soon_threadsafe(self._resolve, exc)
-
-    def _resolve(self, exc: BaseException | None) -> None:
-        if self.future.done():
+    def settle(self, delivery: asyncio.Future[Any]) -> None:
+        if self.acked.done():
             return
-        if exc is None:
-            self.future.set_result(None)
+        exc = None if delivery.cancelled() else delivery.exception()
+        if delivery.cancelled() or exc is not None:
+            self.acked.set_exception(exc or KafkaError("delivery cancelled"))
         else:
-            self.future.set_exception(exc)
+            self.acked.set_result(None)
 
 
 class EventProducer:
-    """One kafka-python producer per collector process: acks=all, gzip, short linger, idempotent."""
+    """One aiokafka producer per collector process: acks=all, idempotent, per-partition batches."""
 
     def __init__(
         self,
@@ -66,30 +69,37 @@ class EventProducer:
         topic: str = topics.EVENTS,
         *,
         idempotent: bool = True,
-        linger_ms: int = 5,
+        linger_ms: int = 0,
         delivery_timeout_ms: int = 10_000,
         retry_after_s: int = 5,
+        compression: Compression = "gzip",
+        max_batch_bytes: int = 900_000,
     ) -> None:
+        if compression != "none" and not _CODECS[compression]():
+            raise ConfigError(f"compression {compression} needs its library (lz4/zstd/snappy: cramjam)")
         self.bootstrap = bootstrap
         self.topic = topic
         self.retry_after_s = retry_after_s
+        # linger 0: batching comes from the group commit (the next batch fills during a round trip).
         self._config: dict[str, Any] = {
             "bootstrap_servers": bootstrap.split(","),
             "client_id": "touchstream-collector",
             "acks": "all",
-            "compression_type": "gzip",
+            "compression_type": None if compression == "none" else compression,
             "linger_ms": linger_ms,
-            "enable_idempotence": idempotent,
-            "delivery_timeout_ms": delivery_timeout_ms,
-            "request_timeout_ms": max(1000, delivery_timeout_ms - linger_ms - 500),
-            "max_block_ms": 2000,
+            "request_timeout_ms": delivery_timeout_ms,  # also aiokafka's batch expiry
+            "max_batch_size": max_batch_bytes,
+            "max_request_size": max_batch_bytes + 100_000,
         }
+        self._idempotent = idempotent
         self._wait_s = delivery_timeout_ms / 1000 + 2.0
-        self._producer: KafkaProducer | None = None
-        self._ready = False  # metadata for ``topic`` known: sends no longer block
+        self._producer: AIOKafkaProducer | None = None
+        self._starting: asyncio.Lock | None = None
+        self._partitions: tuple[int, ...] = ()
+        self._partitions_at = 0.0
+        self._queues: defaultdict[int, deque[_Slot]] = defaultdict(deque)
+        self._submitters: dict[int, asyncio.Task[None]] = {}
         self._down_since: float | None = None
-        # One thread: sends that may block (metadata, construction) stay off the loop and in order.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ts-produce")
 
     async def reachable(self, timeout_s: float = 1.0) -> bool:
         """True if some bootstrap broker accepts a TCP connection (cheap readiness probe)."""
@@ -107,60 +117,144 @@ class EventProducer:
     def down(self) -> bool:
         return self._down_since is not None
 
-    def _prepare(self) -> None:
-        """Construct the client and fetch the topic's metadata (blocking; runs on the executor)."""
-        try:
-            if self._producer is None:
-                self._producer = KafkaProducer(**self._config)
-            self._producer.partitions_for(self.topic)
-        except KafkaError as exc:
-            raise BrokerUnavailableError(type(exc).__name__, self.retry_after_s) from exc
-        self._ready = True
-
     async def start(self) -> None:
         """Connect eagerly; a broker that is down now is retried on the first request."""
         try:
             if await self.reachable():
-                await asyncio.get_running_loop().run_in_executor(self._executor, self._prepare)
+                await self._ready()
+                return
         except BrokerUnavailableError:
-            self._down_since = time.monotonic()
+            pass
+        self._down_since = time.monotonic()
 
-    def _send_all(self, records: Sequence[Record], countdown: _Countdown) -> None:
-        assert self._producer is not None
-        send = self._producer.send
+    async def _ready(self) -> AIOKafkaProducer:
+        """The started client with the topic's partitions known (created in the running loop)."""
+        producer = self._producer
+        if producer is None:
+            self._starting = self._starting or asyncio.Lock()
+            async with self._starting:
+                if self._producer is None:
+                    self._producer = await self._start_client()
+                    self._partitions_at = 0.0
+                producer = self._producer
+        if time.monotonic() - self._partitions_at > _PARTITIONS_TTL_S:
+            try:
+                parts = await asyncio.wait_for(producer.partitions_for(self.topic), self._wait_s)
+            except (KafkaError, TimeoutError) as exc:
+                raise BrokerUnavailableError(type(exc).__name__, self.retry_after_s) from exc
+            self._partitions = tuple(sorted(parts))
+            self._partitions_at = time.monotonic()
+        return producer
+
+    async def _start_client(self) -> AIOKafkaProducer:
+        idempotent = self._idempotent and self.bootstrap not in _NO_IDEMPOTENCE
+        client = AIOKafkaProducer(**self._config, enable_idempotence=idempotent)
+        try:
+            await asyncio.wait_for(client.start(), self._wait_s)
+        except (UnknownError, UnsupportedVersionError) as exc:
+            await _quietly_stop(client)
+            if not idempotent:
+                raise BrokerUnavailableError(type(exc).__name__, self.retry_after_s) from exc
+            # Tansu (the embedded broker) answers aiokafka's InitProducerId v0 with an error.
+            # Event ids are the idempotency key downstream, so a duplicate from a retry is
+            # harmless; acks=all still guards against loss.
+            _NO_IDEMPOTENCE.add(self.bootstrap)
+            log.warning("broker %s refused a producer id: producing without idempotence", self.bootstrap)
+            return await self._start_client()
+        except (KafkaError, TimeoutError) as exc:
+            await _quietly_stop(client)
+            raise BrokerUnavailableError(type(exc).__name__, self.retry_after_s) from exc
+        return client
+
+    async def submit(self, records: Sequence[Record]) -> asyncio.Future[list[None]]:
+        """Hand ``records`` to the batches being filled; the returned future resolves on the ack.
+
+        Raises BrokerUnavailableError at once when the broker is known to be down.
+        """
+        if self._down_since is not None and not await self.reachable(0.5):
+            raise BrokerUnavailableError("broker not reachable", self.retry_after_s)
+        try:
+            producer = await self._ready()
+        except BrokerUnavailableError:
+            self._mark_down()
+            raise
+        parts, n = self._partitions, len(self._partitions)
+        touched: dict[int, asyncio.Future[None]] = {}
+        # No await from here to the end of the loop: appends of concurrent requests never interleave.
         for key, value in records:
-            fut = send(self.topic, key=key, value=value)
-            fut.add_callback(countdown.ack)
-            fut.add_errback(countdown.fail)
+            partition = parts[partition_index(key, n)]
+            queue = self._queues[partition]
+            if not queue or queue[-1].builder.append(timestamp=None, key=key, value=value) is None:
+                slot = _Slot(producer.create_batch(), asyncio.get_running_loop().create_future())
+                queue.append(slot)
+                if slot.builder.append(timestamp=None, key=key, value=value) is None:
+                    raise BrokerUnavailableError("record larger than a batch", self.retry_after_s)
+            touched[id(queue[-1])] = queue[-1].acked
+            if partition not in self._submitters:
+                self._submitters[partition] = asyncio.create_task(self._submit(producer, partition))
+        return asyncio.gather(*touched.values())
+
+    async def _submit(self, producer: AIOKafkaProducer, partition: int) -> None:
+        """Feed one partition's batches to aiokafka, one at a time: send_batch returns when the
+        previous batch of the partition left for the broker, and the next slot filled meanwhile."""
+        queue, submitters = self._queues[partition], self._submitters
+        try:
+            while queue:
+                slot = queue.popleft()
+                try:
+                    delivery = await producer.send_batch(slot.builder, self.topic, partition=partition)
+                except KafkaError as exc:
+                    slot.acked.set_exception(exc)
+                    continue
+                delivery.add_done_callback(slot.settle)
+        finally:
+            submitters.pop(partition, None)
 
     async def send(self, records: Sequence[Record]) -> None:
         """Produce ``records`` and return once all are acknowledged; else raise BrokerUnavailableError."""
         if not records:
             return
-        loop = asyncio.get_running_loop()
-        if self._down_since is not None and not await self.reachable(0.5):
-            raise BrokerUnavailableError("broker not reachable", self.retry_after_s)
-        countdown = _Countdown(loop, len(records))
+        acked = await self.submit(records)
         try:
-            if not self._ready:
-                await loop.run_in_executor(self._executor, self._prepare)
-            if len(records) <= 4:
-                # Small sends (the pixel) go inline: with metadata cached, send() only appends to
-                # the accumulator, cheaper than an executor hop.
-                self._send_all(records, countdown)
-            else:
-                await loop.run_in_executor(self._executor, self._send_all, records, countdown)
-            await asyncio.wait_for(asyncio.shield(countdown.future), self._wait_s)
+            await asyncio.wait_for(asyncio.shield(acked), self._wait_s)
         except (KafkaError, TimeoutError) as exc:
-            self._down_since = self._down_since or time.monotonic()
+            acked.add_done_callback(_consume)
+            self._mark_down()
             raise BrokerUnavailableError(type(exc).__name__, self.retry_after_s) from exc
-        except BrokerUnavailableError:
-            self._down_since = self._down_since or time.monotonic()
-            raise
         self._down_since = None
+
+    def _mark_down(self) -> None:
+        """Drop the client: pending batches fail, the next request after recovery starts afresh."""
+        self._down_since = self._down_since or time.monotonic()
+        producer, self._producer = self._producer, None
+        queues, self._queues = self._queues, defaultdict(deque)
+        self._submitters = {}  # running ones finish on their own (old) queues
+        for queue in queues.values():
+            for slot in queue:
+                if not slot.acked.done():
+                    slot.acked.set_exception(KafkaError("broker down"))
+                    slot.acked.add_done_callback(_consume)
+        if producer is not None:
+            task = asyncio.get_running_loop().create_task(_quietly_stop(producer))
+            task.add_done_callback(_consume)
 
     async def close(self) -> None:
         producer, self._producer = self._producer, None
-        if producer is not None:
-            await asyncio.get_running_loop().run_in_executor(self._executor, producer.close, 5)
-        self._executor.shutdown(wait=False)
+        if producer is None:
+            return
+        if getattr(producer, "_loop", None) is not asyncio.get_running_loop():
+            return  # its loop is gone (a server thread ended): nothing can be flushed from here
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*self._submitters.values()), 5)
+        await _quietly_stop(producer)
+
+
+async def _quietly_stop(producer: AIOKafkaProducer) -> None:
+    with contextlib.suppress(KafkaError, TimeoutError):
+        await asyncio.wait_for(producer.stop(), 5)
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Retrieve a result nobody awaits, so asyncio does not log 'exception never retrieved'."""
+    if not future.cancelled():
+        future.exception()
