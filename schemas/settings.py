@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     track_event_map: Path | None = Field(
         None, description="YAML of Segment/Snowplow event names -> touchpoint types (default: compat/track_events.yaml)"
     )
+    kafka_compression: Literal["gzip", "lz4", "zstd", "snappy", "none"] = Field(
+        "gzip", description="collector produce compression; lz4/zstd/snappy need cramjam (docs/collector.md)"
+    )
+    pixel_ack: Literal["broker", "async"] = Field(
+        "broker", description="pixel answers after the Kafka ack, or (async) once queued (crash: may lose)"
+    )
 
     # Streams.
     stream_workers: int = Field(1, ge=1)
