@@ -31,6 +31,7 @@ from compat.errors import ForeignMessageError
 from compat.mapped import Mapped
 from compat.names import TrackTable, load_track_table
 from schemas import jsonio, topics
+from schemas.errors import FieldError
 from schemas.events import dump_event
 from schemas.settings import Settings
 
@@ -148,6 +149,9 @@ class CompatIntake:
     # -- Segment / RudderStack ----------------------------------------------------------------
     async def segment_batch(self, request: Request, caller: Caller, payload: dict[str, Any]) -> Response:
         """A ``{"batch": [...]}`` body on ``/v1/batch`` (the collector authenticated it already)."""
+        if not isinstance(payload.get("batch"), list):  # neither shape: answer as the native API does
+            reason = 'expected a JSON array of events or a Segment {"batch": [...]} object'
+            raise RequestError(400, reason, [FieldError("$", reason)])
         info = self.c.info(request, caller)
         try:
             mapped = segment.map_batch(payload, received_at=info.received_at, table=self.table)
