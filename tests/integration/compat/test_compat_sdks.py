@@ -168,8 +168,8 @@ def test_raw_http_api_gzip_limits_keys_and_mixed_batches(served: Served, kafka_b
                        {"type": "page", "anonymousId": "a", "properties": {"x": "y" * 40_000}}],
              "sentAt": "2026-03-02T12:00:00Z"}  # fmt: skip
     with httpx.Client(base_url=served.base) as http:
-        gz = http.post("/v1/batch", content=gzip.compress(json.dumps(batch).encode()),
-                       headers={**auth, "Content-Type": "application/json", "Content-Encoding": "gzip"})  # fmt: skip
+        headers = {**auth, "Content-Type": "application/json", "Content-Encoding": "gzip"}
+        gz = http.post("/v1/batch", content=gzip.compress(json.dumps(batch).encode()), headers=headers)
         assert gz.status_code == 200 and gz.json()["success"] is True
         assert [r["index"] for r in gz.json()["rejected"]] == [1, 2]
         assert "32 KB" in gz.json()["rejected"][1]["errors"][0]["reason"]
