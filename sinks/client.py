@@ -28,4 +28,4 @@ def connect(url: str, database: str | None = None, **settings: object) -> Client
     kwargs = parse_url(url)
     if database is not None:
         kwargs["database"] = database
-    return Client(**kwargs, settings=settings or None)  # type: ignore[arg-type]
+    return Client(**kwargs, settings=settings or None)

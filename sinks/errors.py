@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from schemas.errors import TouchstreamError
 
-__all__ = ["ClickHouseUnavailable", "MigrationError", "SinkError"]
+__all__ = ["ClickHouseUnavailableError", "MigrationError", "SinkError"]
 
 
 class SinkError(TouchstreamError):
     """The sink could not land a batch."""
 
 
-class ClickHouseUnavailable(SinkError):
+class ClickHouseUnavailableError(SinkError):
     """ClickHouse did not answer; the caller should back off and retry (nothing was committed)."""
 
 

@@ -12,7 +12,7 @@ from clickhouse_driver.errors import Error as ClickHouseError
 from schemas import tables
 from sinks.errors import MigrationError
 
-__all__ = ["Migration", "apply_migrations", "available_migrations"]
+__all__ = ["Migration", "apply_migrations", "apply_retention", "available_migrations", "ensure_analyst_user"]
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -61,10 +61,63 @@ def apply_migrations(client: Client, database: str = tables.DATABASE) -> list[st
                 client.execute(statement.replace("{db}", database))
             except ClickHouseError as exc:
                 message = str(exc).split("Stack trace:")[0].strip()
-                raise MigrationError(f"{migration.name} failed (code {getattr(exc, 'code', '?')}): {message}") from exc
+                code = getattr(exc, "code", "?")
+                raise MigrationError(f"{migration.name} failed (code {code}): {message}") from exc
         client.execute(
             f"INSERT INTO {database}.{tables.SCHEMA_MIGRATIONS} (version, name) VALUES",
             [(migration.version, migration.name)],
         )
         applied.append(migration.name)
     return applied
+
+
+def apply_retention(client: Client, database: str, touchpoints_ttl_days: int | None) -> str:
+    """Set (or remove, with ``None``) the TTL of raw touchpoints; idempotent. Returns what it did.
+
+    Applied at start-up rather than in a migration because it is a setting: changing
+    TOUCHSTREAM_TOUCHPOINTS_TTL_DAYS and restarting is enough.
+    """
+    if not _IDENT.match(database):
+        raise MigrationError(f"database name {database!r} is not a plain identifier")
+    (ddl,) = client.execute(
+        "SELECT create_table_query FROM system.tables WHERE database = %(db)s AND name = %(t)s",
+        {"db": database, "t": tables.TOUCHPOINTS},
+    )[0]
+    current = re.search(r"TTL toDateTime\(ts\) \+ (?:toIntervalDay\((\d+)\)|INTERVAL (\d+) DAY)", ddl)
+    current_days = int(current.group(1) or current.group(2)) if current else None
+    if current_days == touchpoints_ttl_days and (current is not None or " TTL " not in ddl):
+        return "unchanged"
+    target = f"{database}.{tables.TOUCHPOINTS}"
+    if touchpoints_ttl_days is None:
+        client.execute(f"ALTER TABLE {target} REMOVE TTL")
+        return "removed"
+    days = int(touchpoints_ttl_days)  # an int, so safe to inline: DDL cannot take bound parameters
+    # Parts are dropped whole when every row expired (partitions are monthly), which is cheap.
+    client.execute(
+        f"ALTER TABLE {target} MODIFY TTL toDateTime(ts) + INTERVAL {days} DAY",
+        settings={"materialize_ttl_after_modify": 0},
+    )
+    return f"ttl {days} days"
+
+
+def ensure_analyst_user(client: Client, database: str, user: str, password: str) -> bool:
+    """Create the read-only analyst login on a server with SQL access management; False if not allowed.
+
+    The embedded server defines ``analyst`` in its users.xml instead (read-only storage, so this
+    returns False there). Production servers need ``access_management`` for Touchstream's user.
+    """
+    if not (_IDENT.match(database) and _IDENT.match(user)):
+        raise MigrationError("database and user must be plain identifiers")
+    try:
+        client.execute(
+            f"CREATE USER IF NOT EXISTS {user} IDENTIFIED BY %(pw)s SETTINGS readonly = 2", {"pw": password}
+        )
+        client.execute(f"GRANT SELECT ON {database}.* TO {user}")
+    except ClickHouseError as exc:
+        code = getattr(exc, "code", None)
+        # 497 ACCESS_DENIED, 495 ACCESS_STORAGE_READONLY, 514 no writable access storage, 493 / 511 user
+        # already defined elsewhere (users.xml).
+        if code in (493, 495, 497, 511, 514):
+            return False
+        raise MigrationError(f"creating user {user} failed (code {code}): {exc}") from exc
+    return True

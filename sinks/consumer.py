@@ -1,0 +1,220 @@
+"""The sink: one kafka-python consumer group over the sink topics, batched into ClickHouse.
+
+Each topic feeds one table and has one pending :class:`~sinks.batcher.Batch`. A batch is written
+when it is full or old enough; only after ClickHouse acknowledged it (and its dead letters were
+acknowledged by the broker) are its offsets committed. A crash therefore re-reads at most the
+unacknowledged batches, and redelivered rows collapse in ReplacingMergeTree / the insert
+deduplication token, so analysts never see them twice.
+
+While ClickHouse fails, the loop does not poll: nothing more is fetched (memory stays bounded by
+one batch per topic), the same batch is retried with exponential backoff, and the group membership
+is kept by kafka-python's heartbeat thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import TopicPartition
+
+from collector.dead_letter import make_dead_letter, send_dead_letter
+from schemas import topics
+from schemas.errors import FieldError
+from sinks import metrics
+from sinks.batcher import Batch, Reject
+from sinks.client import connect
+from sinks.errors import ClickHouseUnavailableError, SinkError
+from sinks.rows import SPECS_BY_TOPIC, BadRowError, TableSpec, decode
+from sinks.writer import write_batch
+
+__all__ = ["SINK_GROUP", "Sink", "SinkConfig"]
+
+SINK_GROUP = "touchstream-sink"
+_STAGE = "sink"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SinkConfig:
+    bootstrap: str
+    clickhouse_url: str
+    database: str
+    group_id: str = SINK_GROUP
+    routes: Mapping[str, TableSpec] = field(default_factory=lambda: dict(SPECS_BY_TOPIC))  # topic -> table
+    batch_rows: int = 50_000
+    batch_seconds: float = 1.0
+    embedded_broker: bool = False
+    backoff_initial_s: float = 0.2
+    backoff_max_s: float = 10.0
+    dead_letter_topic: str | None = None  # None = schemas.topics.DEAD_LETTER
+
+
+class Sink(ConsumerRebalanceListener):  # type: ignore[misc]  # kafka-python ships no type hints
+    """Run with :meth:`run` until ``stop`` is set; then flushes, commits and closes."""
+
+    def __init__(self, config: SinkConfig) -> None:
+        self.config = config
+        self.batches = {
+            t: Batch(spec, config.batch_rows, config.batch_seconds) for t, spec in config.routes.items()
+        }
+        self.client = connect(config.clickhouse_url, database=config.database)
+        self.next_offset: dict[TopicPartition, int] = {}
+        self.stop = threading.Event()
+        extra: dict[str, int] = {}
+        if config.embedded_broker:  # Tansu: join in ~3 s instead of ~23 s (shared/embedded-kafka.md)
+            extra = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 2000}
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=config.bootstrap,
+            group_id=config.group_id,
+            client_id=f"{config.group_id}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=config.batch_rows,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=16 * 1024 * 1024,
+            **extra,
+        )
+        self.producer = KafkaProducer(bootstrap_servers=config.bootstrap, acks="all", linger_ms=5)
+        self._last_lag = 0.0
+        self.lag: dict[str, int] = {}  # per topic, as exported; refreshed about once a second
+
+    # -- main loop ------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.consumer.subscribe(topics=list(self.config.routes), listener=self)
+        try:
+            while not self.stop.is_set():
+                self.poll_once()
+        finally:
+            self.close()
+
+    def poll_once(self, timeout_ms: int = 200) -> None:
+        records = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.config.batch_rows)
+        for tp, messages in records.items():
+            self._add(tp, messages)
+        now = time.monotonic()
+        for batch in self.batches.values():
+            if batch.due(now):
+                self.flush(batch)
+        if now - self._last_lag >= 1.0:
+            self._update_lag()
+            self._last_lag = now
+
+    def _add(self, tp: TopicPartition, messages: Sequence[ConsumerRecord]) -> None:
+        batch = self.batches[tp.topic]
+        spec, rows, origins = batch.spec, batch.rows, batch.origins
+        for message in messages:
+            value = message.value
+            try:
+                rows.append(decode(spec, value))
+            except BadRowError as exc:
+                batch.rejects.append(
+                    Reject(tp.topic, tp.partition, message.offset, value, exc.reason, exc.field)
+                )
+            else:
+                origins.append((tp, message.offset, value))
+        batch.track(tp, messages[0].offset, messages[-1].offset)
+        self.next_offset[tp] = messages[-1].offset + 1
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def flush(self, batch: Batch, *, retry: bool = True) -> bool:
+        """Write, dead-letter and commit one batch; False if it was given up (stop, or ``retry=False``)."""
+        if batch.empty:
+            return True
+        table = batch.spec.table
+        started = time.monotonic()
+        delay = self.config.backoff_initial_s
+        while True:
+            try:
+                inserted = write_batch(self.client, self.config.database, batch)
+                break
+            except ClickHouseUnavailableError as exc:
+                metrics.RETRIES.labels(table).inc()
+                metrics.STALLED.set(1)
+                if not retry:
+                    log.warning("dropping unwritten batch of %d rows for %s: %s", len(batch), table, exc)
+                    return False
+                log.warning("ClickHouse insert failed, retrying in %.1fs: %s", delay, exc)
+                if self.stop.wait(delay):  # shutting down: leave it uncommitted, it will be re-read
+                    return False
+                delay = min(delay * 2, self.config.backoff_max_s)
+        metrics.STALLED.set(0)
+        self._dead_letter(batch.rejects)
+        try:
+            self.consumer.commit(batch.commit_offsets())
+        except CommitFailedError as exc:
+            # The group rebalanced while we were stalled; the rows are in ClickHouse and the new owner
+            # re-reads them from the old offset, which the replacing merge collapses.
+            log.warning("offset commit for %s lost to a rebalance: %s", table, exc)
+        metrics.ROWS_INSERTED.labels(table).inc(inserted)
+        metrics.BATCH_SECONDS.labels(table).observe(time.monotonic() - started)
+        batch.clear()
+        return True
+
+    def flush_all(self, *, retry: bool = True) -> bool:
+        ok = True
+        for batch in self.batches.values():
+            ok = self.flush(batch, retry=retry) and ok
+        return ok
+
+    def _dead_letter(self, rejects: list[Reject]) -> None:
+        if not rejects:
+            return
+        dead_letter_topic = self.config.dead_letter_topic or topics.DEAD_LETTER
+        futures = []
+        for r in rejects:
+            errors = [FieldError(r.field, r.reason)] if r.field else []
+            letter = make_dead_letter(
+                _STAGE, r.reason, r.payload, errors=errors, topic=r.topic,
+                details={"partition": r.partition, "offset": r.offset},
+            )  # fmt: skip
+            futures.append(send_dead_letter(self.producer, letter, topic=dead_letter_topic))
+            metrics.DEAD_LETTERS.labels(r.topic).inc()
+        try:
+            for future in futures:
+                future.get(timeout=30)
+        except KafkaError as exc:
+            # Committing past a reject that never reached the dead-letter topic would lose it.
+            raise SinkError(f"dead-letter produce failed: {exc!r}") from exc
+        log.info("sent %d rows to the dead-letter topic", len(rejects))
+
+    # -- lag, rebalance, shutdown ---------------------------------------------------------------
+
+    def _update_lag(self) -> None:
+        by_topic: dict[str, int] = dict.fromkeys(self.config.routes, 0)
+        for tp in self.consumer.assignment():
+            highwater = self.consumer.highwater(tp)  # from fetch replies: right on Tansu, unlike end_offsets
+            if highwater is not None and tp in self.next_offset:
+                by_topic[tp.topic] += max(0, highwater - self.next_offset[tp])
+        for topic, lag in by_topic.items():
+            metrics.LAG.labels(topic).set(lag)
+        self.lag = by_topic
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        # One attempt only: a rebalance cannot wait out a ClickHouse outage. A batch dropped here was
+        # never committed, and after the rebalance every partition resumes from its committed offset.
+        if not self.flush_all(retry=False):
+            for batch in self.batches.values():
+                batch.clear()
+        for tp in revoked:
+            self.next_offset.pop(tp, None)
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("sink assigned %d partitions", len(assigned))
+
+    def close(self) -> None:
+        """Flush what is pending (giving up on it if ClickHouse is down), commit, close clients."""
+        try:
+            self.flush_all(retry=not self.stop.is_set())
+        finally:
+            self.consumer.close(autocommit=False)
+            self.producer.close(timeout=10)
+            self.client.disconnect()
