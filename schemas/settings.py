@@ -79,6 +79,16 @@ class Settings(BaseSettings):
     brand_terms: CommaList = Field(default_factory=list, description="brand words marking branded search")
     stream_store: Literal["rocksdb", "memory"] = Field("rocksdb", description="faust table store of workers")
 
+    # Sink (ClickHouse side).
+    sink_batch_rows: int = Field(50_000, ge=1, description="rows per ClickHouse insert, per table")
+    sink_batch_seconds: float = Field(1.0, gt=0, description="max wait before a partial batch is inserted")
+    touchpoints_ttl_days: int | None = Field(
+        None, ge=1, description="drop raw touchpoints older than this (applied on sink start); unset = keep"
+    )
+    analyst_password: SecretStr | None = Field(
+        None, description="create the read-only `analyst` ClickHouse user with this password (external server)"
+    )
+
     # Alerts.
     alert_webhook: SecretStr | None = Field(None, description="Slack-compatible incoming webhook URL")
     alert_generic_webhook: SecretStr | None = Field(None, description="generic JSON webhook URL for alerts")
