@@ -6,10 +6,12 @@ import typer
 
 from cli.collector import collector
 from cli.demo import demo
+from cli.forget import forget
 from cli.kpis import kpis
 from cli.migrate import migrate
 from cli.monitor import monitor
 from cli.report import report
+from cli.sink import sink
 from cli.topics import topics
 from cli.up import up
 from cli.velocity import velocity
@@ -28,6 +30,8 @@ app.command()(kpis)
 app.command()(topics)
 app.command()(worker)
 app.command()(collector)
+app.command()(sink)
+app.command()(forget)
 
 if __name__ == "__main__":
     app()

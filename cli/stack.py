@@ -40,6 +40,7 @@ class Component:
 # Start order matters: consumers first so nothing produced by the collector waits on a join.
 COMPONENTS: tuple[Component, ...] = (
     Component("worker", "worker", "stream_workers"),
+    Component("sink", "sink"),
     Component("monitor", "monitor"),
     Component("collector", "collector", "collector_workers"),
 )
