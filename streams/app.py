@@ -24,8 +24,10 @@ def create_app(
     extra: dict[str, Any] = {}
     if embedded_broker:
         # Tansu's ListOffsets answers the start of the last record batch + 1, which faust takes as
-        # the changelog end when recovering a table; one record per batch makes that exact.
-        extra["producer_max_batch_size"] = 1
+        # the changelog end when recovering a table. The agents send each changelog partition's
+        # last record alone (streams.agents._write_state) instead of producer_max_batch_size=1,
+        # which made every changelog record a round trip. A little linger packs the rest.
+        extra["producer_linger"] = 0.005
     return faust.App(
         app_id,
         broker=";".join(f"kafka://{host.strip()}" for host in bootstrap.split(",")),

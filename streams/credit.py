@@ -1,4 +1,4 @@
-"""Credit on conversion: a journey window in, a ConversionRecord and CreditRecords out (pure).
+"""Credit on conversion: a journey window in, a conversion row and credit rows out (pure).
 
 Which events convert (decided here, documented in docs/streams.md):
 * ``crm_stage`` lead, mql, sql, opportunity, closed_won -> a conversion of that stage, credited;
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from attribution import RULE_BASED_MODELS, Touch, credit
-from schemas.records import ConversionRecord, CreditRecord
 from streams.journeys import JourneyState, Touchpoint, Windows
+from streams.rows import ConversionRow, CreditRow
 
 __all__ = [
     "CREDITED_STAGES",
@@ -85,9 +85,9 @@ def assemble(
     windows: Windows,
     half_life_days: float,
     models: tuple[str, ...] = RULE_BASED_MODELS,
-) -> tuple[ConversionRecord, list[CreditRecord]]:
+) -> tuple[ConversionRow, list[CreditRow]]:
     """The conversion row and one credit row per credited touch and model (deterministic)."""
-    record = ConversionRecord(
+    record = ConversionRow(
         conversion_id=conversion.event_id,
         ts=_utc(conversion.ts),
         account_id=account_id,
@@ -116,7 +116,7 @@ def assemble(
     ]
     revenue = conversion.amount if conversion.stage in _REVENUE_STAGES else 0.0
     conversion_dt = _utc(conversion.ts)
-    credits: list[CreditRecord] = []
+    credits: list[CreditRow] = []
     for model in models:
         for touch, share in credit(
             model, journey, conversion_ts=conversion.ts, half_life_days=half_life_days
@@ -124,7 +124,7 @@ def assemble(
             if share <= 0.0:
                 continue
             credits.append(
-                CreditRecord(
+                CreditRow(
                     conversion_id=conversion.event_id,
                     stage=conversion.stage,
                     model=model,

@@ -14,11 +14,12 @@ from schemas.events import (
     PageViewEvent,
     SpendEvent,
 )
-from schemas.records import SpendRecord, TouchpointRecord
+from schemas.records import SpendRecord
 from streams.bots import is_bot
 from streams.classify import Classification, classify, same_site
 from streams.credit import LEAD_FORM_KINDS, Conversion
 from streams.journeys import Touchpoint
+from streams.rows import TouchpointRow
 from streams.rules import Rules
 
 __all__ = ["Enriched", "enrich", "spend_record"]
@@ -30,18 +31,18 @@ _TOUCH_TYPES = (PageViewEvent, EngagementEvent, MentionEvent, FormSubmitEvent)
 class Enriched:
     """What one event contributes, given who it was stitched to."""
 
-    record: TouchpointRecord | None  # for touchstream.touchpoints
+    record: TouchpointRow | None  # for touchstream.touchpoints
     touch: Touchpoint | None  # for the journey (None: not a marketing touch, or a bot)
     conversion: Conversion | None
     first_lead_only: bool = False  # a lead form converts only if it is the journey's first lead
 
 
-def _classify(rules: Rules, event: Event) -> Classification:
+def _classify(rules: Rules, event: Event, click_ids: dict[str, str | None]) -> Classification:
     explicit = event.channel if isinstance(event, EngagementEvent | MentionEvent) else None
     return classify(
         rules,
         explicit_channel=explicit,
-        click_ids=event.click_ids.model_dump(),
+        click_ids=click_ids,
         utm_source=event.utm.source,
         utm_medium=event.utm.medium,
         utm_term=event.utm.term,
@@ -50,14 +51,16 @@ def _classify(rules: Rules, event: Event) -> Classification:
     )
 
 
-def _journey_touch(event: Event, c: Classification, bot: bool) -> Touchpoint | None:
+def _journey_touch(
+    event: Event, c: Classification, bot: bool, click_ids: dict[str, str | None]
+) -> Touchpoint | None:
     """Which touchpoints enter journeys. Internal navigation (same-site referrer, no campaign tags) is
     a page of the session the landing page already counted; a form posted on the site without its
     own source tags is a conversion marker, not a new touch (its session's source gets the credit)."""
     if bot:
         return None
     if isinstance(event, PageViewEvent | FormSubmitEvent):
-        tagged = bool(event.utm.source or event.utm.medium or any(event.click_ids.model_dump().values()))
+        tagged = bool(event.utm.source or event.utm.medium or any(click_ids.values()))
         if not tagged and same_site(event.context.url, event.context.referrer):
             return None
         if isinstance(event, FormSubmitEvent) and c.channel == "direct":
@@ -83,10 +86,12 @@ def enrich(rules: Rules, event: Event, person: str, account: str) -> Enriched:
         return Enriched(None, None, conversion)
     if isinstance(event, IdentifyEvent | SpendEvent) or not isinstance(event, _TOUCH_TYPES):
         return Enriched(None, None, None)
-    c = _classify(rules, event)
+    click_ids = event.click_ids.model_dump()
+    c = _classify(rules, event, click_ids)
     bot = is_bot(rules, event.context.user_agent)
-    record = TouchpointRecord(
-        event_id=str(event.event_id),
+    event_id = str(event.event_id)
+    record = TouchpointRow(
+        event_id=event_id,
         ts=event.ts,
         anonymous_id=event.anonymous_id or "",
         person_id=person,
@@ -108,7 +113,7 @@ def enrich(rules: Rules, event: Event, person: str, account: str) -> Enriched:
         is_branded_search=c.is_branded_search,
         received_at=event.received_at,
     )
-    touch = _journey_touch(event, c, bot)
+    touch = _journey_touch(event, c, bot, click_ids)
     if isinstance(event, MentionEvent) and not (event.anonymous_id or person or account):
         touch = None  # a public mention nobody can be tied to: share of voice only
     first_lead = isinstance(event, FormSubmitEvent) and event.form_kind in LEAD_FORM_KINDS and not bot

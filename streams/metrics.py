@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
-__all__ = ["BATCH_SECONDS", "DEAD_LETTERS", "EVENTS_IN", "RECORDS_OUT"]
+__all__ = ["ASSIGNED_PARTITIONS", "BATCH_SECONDS", "DEAD_LETTERS", "EVENTS_IN", "LAST_BATCH", "RECORDS_OUT"]
 
 EVENTS_IN = Counter("touchstream_stream_messages_in_total", "Messages consumed", ["stage"])
 RECORDS_OUT = Counter("touchstream_stream_records_out_total", "Records produced", ["topic"])
@@ -14,4 +14,11 @@ BATCH_SECONDS = Histogram(
     "Processing time of one consumed batch (state, outputs, changelog)",
     ["stage"],
     buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+LAST_BATCH = Gauge(
+    "touchstream_stream_last_batch_timestamp_seconds", "Unix time the stage last finished a batch", ["stage"]
+)
+# Operators see how a rebalance spread the partitions; the bench waits for it before timing.
+ASSIGNED_PARTITIONS = Gauge(
+    "touchstream_stream_assigned_partitions", "Partitions of each topic assigned to this worker", ["topic"]
 )

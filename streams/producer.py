@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import mode
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 
 __all__ = ["OutputProducer"]
 
@@ -22,6 +24,7 @@ class OutputProducer(mode.Service):
     def __init__(self, bootstrap: str, **kwargs: object) -> None:
         self.bootstrap = bootstrap
         self._producer: AIOKafkaProducer | None = None
+        self._partitioner = DefaultPartitioner()
         super().__init__(**kwargs)  # type: ignore[arg-type]
 
     async def on_start(self) -> None:
@@ -36,11 +39,38 @@ class OutputProducer(mode.Service):
             self._producer = None
 
     async def send_all(self, sends: Sequence[tuple[str, bytes, bytes]]) -> None:
-        """Produce every record and wait until the broker has them all (at-least-once)."""
+        """Produce every record and wait until the broker has them all (at-least-once).
+
+        Records are packed into one batch per partition by hand: ``producer.send`` costs a coroutine,
+        a future and a debug-log check per record, ~15 % of the event loop at ~1.3 records an event.
+        Partitions come from aiokafka's default (murmur2) partitioner, as ``send`` would pick them,
+        so keyed records land where every other Kafka client puts the same key.
+        """
         if not sends:
             return
         if self._producer is None:
             await self.maybe_start()
         assert self._producer is not None
-        futures = [await self._producer.send(topic, value, key=key or None) for topic, key, value in sends]
+        producer = self._producer
+        partitions: dict[str, list[int]] = {}
+        batches: dict[tuple[str, int], BatchBuilder] = {}
+        futures: list[asyncio.Future[object]] = []
+        for topic, key, value in sends:
+            known = partitions.get(topic)
+            if known is None:
+                known = partitions[topic] = sorted(await producer.partitions_for(topic))
+            partition = self._partitioner(key or None, known, known)
+            batch = batches.get((topic, partition))
+            if batch is None:
+                batch = batches[(topic, partition)] = producer.create_batch()
+            if batch.append(key=key or None, value=value, timestamp=None) is not None:
+                continue
+            futures.append(await producer.send_batch(batch, topic, partition=partition))
+            batch = batches[(topic, partition)] = producer.create_batch()
+            if batch.append(key=key or None, value=value, timestamp=None) is None:
+                # Bigger than a whole batch: let send() apply its own size checks.
+                futures.append(await producer.send(topic, value, key=key or None, partition=partition))
+        for (topic, partition), batch in batches.items():
+            if batch.record_count():
+                futures.append(await producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*futures)

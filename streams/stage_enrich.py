@@ -15,11 +15,11 @@ from typing import Any
 from schemas import jsonio
 from schemas.errors import InvalidEvent, TouchstreamError
 from schemas.events import Event, IdentifyEvent, SpendEvent, parse_event
-from schemas.records import IdentityRecord
 from streams.config import StreamConfig, StreamTopics
 from streams.dead_letter import dead_letter
 from streams.enrich import enrich, spend_record
 from streams.identity import DeviceState, Link, person_key, stitch, visitor_key
+from streams.rows import IdentityRow, encode
 
 __all__ = ["BatchOutput", "Send", "process_events"]
 
@@ -113,7 +113,7 @@ def _one(
     if result.links and result.person:
         email = event.email or ""
         for record in _identities(anon or "", result.person, result.account, email, event.ts):
-            out.sends.append((topics.identities, result.person.encode(), record.model_dump_json().encode()))
+            out.sends.append((topics.identities, result.person.encode(), encode(record)))
     for link in result.links:
         out.forward(link.child, _link_item(link))
     if isinstance(event, IdentifyEvent):
@@ -121,7 +121,7 @@ def _one(
     enriched = enrich(config.rules, event, result.person, result.account)
     if enriched.record is not None:
         key = (result.account or str(event.event_id)).encode()
-        out.sends.append((topics.touchpoints, key, enriched.record.model_dump_json().encode()))
+        out.sends.append((topics.touchpoints, key, encode(enriched.record)))
     if not result.route:
         return  # an unidentified public mention: touchpoint row only
     if enriched.touch is not None:
@@ -130,17 +130,17 @@ def _one(
         out.forward(result.route, ["c", enriched.conversion.to_json(), enriched.first_lead_only])
 
 
-def _identities(anon: str, person: str, account: str, email: str, at: datetime) -> list[IdentityRecord]:
+def _identities(anon: str, person: str, account: str, email: str, at: datetime) -> list[IdentityRow]:
     """The two row shapes ``account_journeys`` reads: visitor -> person, and person -> account."""
     records = []
     if anon:
         records.append(
-            IdentityRecord(
+            IdentityRow(
                 anonymous_id=anon, person_id=person, account_id=account, email=email, updated_at=at
             )
         )
     if account:
         records.append(
-            IdentityRecord(anonymous_id="", person_id=person, account_id=account, email=email, updated_at=at)
+            IdentityRow(anonymous_id="", person_id=person, account_id=account, email=email, updated_at=at)
         )
     return records

@@ -14,6 +14,7 @@ from streams.config import StreamConfig
 from streams.credit import Conversion, apply_markers, assemble
 from streams.dead_letter import dead_letter
 from streams.journeys import JourneyState, Touchpoint
+from streams.rows import encode
 from streams.stage_enrich import BatchOutput
 
 __all__ = ["account_of", "process_entities"]
@@ -48,8 +49,8 @@ def _convert(
     record, credits = assemble(state, conv, account, config.windows, config.half_life_days, config.models)
     key = (account or conv.event_id).encode()
     topics = config.topics
-    out.sends.append((topics.conversions, key, record.model_dump_json().encode()))
-    out.sends.extend((topics.credits, key, c.model_dump_json().encode()) for c in credits)
+    out.sends.append((topics.conversions, key, encode(record)))
+    out.sends.extend((topics.credits, key, encode(c)) for c in credits)
 
 
 def _apply(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,8 +52,26 @@ def build_app(config: StreamConfig, opts: WorkerOptions) -> faust.App:
         store=f"{opts.store}://",
         embedded_broker=opts.embedded_broker,
     )
-    register(app, config, opts.bootstrap, opts.partitions, batch=opts.batch, within=opts.within_s)
+    register(
+        app,
+        config,
+        opts.bootstrap,
+        opts.partitions,
+        batch=opts.batch,
+        within=opts.within_s,
+        single_tail=opts.embedded_broker,
+    )
     return app
+
+
+class _Worker(faust.Worker):
+    """faust's worker without its terminal spinner: at level WARNING and above the spinner sets the
+    root logger to DEBUG to spin on every record, so aiokafka built a debug record per message sent
+    (~7 % of the event loop in py-spy). Workers log to files, where a spinner is noise anyway."""
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        self.spinner = None
+        super().on_setup_root_logger(logger, level)
 
 
 def run_worker(config: StreamConfig, opts: WorkerOptions) -> None:
@@ -60,5 +79,5 @@ def run_worker(config: StreamConfig, opts: WorkerOptions) -> None:
     app = build_app(config, opts)
     if opts.metrics_port is not None:
         start_http_server(opts.metrics_port, addr=opts.metrics_host)
-    worker = faust.Worker(app, loglevel=opts.loglevel)
+    worker = _Worker(app, loglevel=opts.loglevel)
     worker.execute_from_commandline()

@@ -1,0 +1,94 @@
+"""Hot-path sink rows: slotted dataclasses orjson encodes directly, mirroring ``schemas.records``.
+
+Building and dumping a pydantic model cost ~10 µs per record, about a fifth of stage 1's own CPU at
+~1.3 records per event. These rows carry the same field names (== ClickHouse columns) and JSON
+shape; ``tests/unit/streams/test_streams_rows.py`` checks every row validates against its model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from schemas import jsonio
+
+__all__ = ["ConversionRow", "CreditRow", "IdentityRow", "TouchpointRow", "encode"]
+
+
+@dataclass(frozen=True, slots=True)
+class TouchpointRow:
+    """:class:`schemas.records.TouchpointRecord`."""
+
+    event_id: str
+    ts: datetime
+    anonymous_id: str
+    person_id: str
+    account_id: str
+    type: str
+    channel: str
+    channel_category: str
+    engagement_kind: str
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    utm_content: str
+    utm_term: str
+    url: str
+    referrer: str
+    country: str
+    source: str
+    is_bot: bool
+    is_branded_search: bool
+    received_at: datetime | None
+    v: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityRow:
+    """:class:`schemas.records.IdentityRecord`."""
+
+    anonymous_id: str
+    person_id: str
+    account_id: str
+    email: str
+    updated_at: datetime
+    v: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionRow:
+    """:class:`schemas.records.ConversionRecord`."""
+
+    conversion_id: str
+    ts: datetime
+    account_id: str
+    person_id: str
+    stage: str
+    amount: float
+    currency: str
+    opportunity_id: str
+    v: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class CreditRow:
+    """:class:`schemas.records.CreditRecord`."""
+
+    conversion_id: str
+    stage: str
+    model: str
+    event_id: str
+    ts: datetime
+    account_id: str
+    channel: str
+    channel_category: str
+    utm_campaign: str
+    credit: float
+    revenue_credit: float
+    conversion_ts: datetime
+    v: int = 1
+
+
+def encode(row: TouchpointRow | IdentityRow | ConversionRow | CreditRow) -> bytes:
+    """The row as the JSON its pydantic model would dump (orjson serializes dataclasses natively)."""
+    return jsonio.dumps(row)
