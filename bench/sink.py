@@ -1,0 +1,173 @@
+"""Sink benchmark: Kafka -> ClickHouse rows/s beside a bare clickhouse-driver insert, and view latency.
+# ruff: noqa: E501  (SQL text reads better unwrapped)
+
+Run: ``python -m bench.sink [--rows 100000] [--touchpoints 10000000] [--accounts 100000]``. Starts its
+own embedded broker and ClickHouse in a temporary directory. Timings on a shared 2-core machine are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from kafka import KafkaProducer
+
+from embedded.clickhouse import EmbeddedClickHouse
+from embedded.kafka import EmbeddedKafka
+from schemas import jsonio, topics
+from sinks.client import connect
+from sinks.consumer import Sink, SinkConfig
+from sinks.migrate import apply_migrations
+from sinks.rows import SPECS_BY_TOPIC, decode, to_columns
+from streams.admin import ensure_topics
+
+SPEC = SPECS_BY_TOPIC[topics.TOUCHPOINTS]
+CHANNELS = "['paid_search','organic_search','paid_social','organic_social','email','podcast','video','events','direct']"
+
+
+def payloads(n: int) -> list[bytes]:
+    return [
+        jsonio.dumps(
+            {
+                "v": 1,
+                "event_id": f"{uuid.UUID(int=i)}",
+                "ts": f"2026-03-{1 + i % 28:02d}T10:{i % 60:02d}:00.000Z",
+                "anonymous_id": f"anon-{i % 5000}",
+                "account_id": f"acct-{i % 1000}.example",
+                "type": "page_view",
+                "channel": "organic_search",
+                "channel_category": "lead_gen",
+                "utm_source": "google",
+                "url": f"https://acme.example/p/{i % 300}",
+                "referrer": "https://www.google.com/",
+                "received_at": "2026-03-01T10:00:00.100Z",
+            }
+        )
+        for i in range(n)
+    ]
+
+
+def bench_sink(ch_url: str, bootstrap: str, n: int) -> None:
+    data = payloads(n)
+    client = connect(ch_url)
+    apply_migrations(client, "bench")
+    # Baseline: the same rows, already columnar, straight into ClickHouse with clickhouse-driver.
+    columns = to_columns(SPEC, [decode(SPEC, p) for p in data])
+    started = time.perf_counter()
+    for i in range(0, n, 50_000):
+        client.execute(SPEC.insert_sql("bench"), [c[i : i + 50_000] for c in columns], columnar=True)
+    bare = n / (time.perf_counter() - started)
+    client.execute("TRUNCATE TABLE bench.touchpoints")
+    topic = f"bench-{uuid.uuid4().hex[:8]}"
+    ensure_topics(bootstrap, 4, [topic])
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=50, batch_size=512 * 1024)
+    for i, value in enumerate(data):
+        producer.send(topic, key=str(i % 97).encode(), value=value)
+    producer.flush()
+    producer.close()
+    sink = Sink(
+        SinkConfig(
+            bootstrap, ch_url, "bench", group_id=f"bench-{topic}", routes={topic: SPEC}, embedded_broker=True
+        )
+    )
+    thread = threading.Thread(target=sink.run, daemon=True)
+    thread.start()
+    while not any(not b.empty for b in sink.batches.values()):  # exclude the group join (~3 s)
+        time.sleep(0.01)
+    started = time.perf_counter()
+    while client.execute("SELECT count() FROM bench.touchpoints")[0][0] < n:
+        time.sleep(0.05)
+    e2e = n / (time.perf_counter() - started)
+    sink.stop.set()
+    thread.join()
+    print(
+        f"sink Kafka->ClickHouse: {e2e:,.0f} rows/s | bare clickhouse-driver insert: {bare:,.0f} rows/s | "
+        f"ratio {e2e / bare:.2f} (target >= 200k rows/s)"
+    )
+
+
+GENERATE = [
+    f"""INSERT INTO {{db}}.touchpoints (event_id, ts, anonymous_id, person_id, account_id, type, channel,
+        channel_category, engagement_kind, utm_campaign, is_branded_search, is_competitor)
+    SELECT toString(generateUUIDv4()), toDateTime64('2026-01-01 00:00:00', 3, 'UTC') + (rand() % (180 * 86400)),
+        concat('anon-', toString(rand(1) % ({{accounts}} * 5))), '', '',
+        ['page_view', 'page_view', 'page_view', 'engagement', 'form_submit', 'mention'][rand(2) % 6 + 1],
+        {CHANNELS}[rand(3) % 9 + 1] AS ch,
+        multiIf(ch IN ('paid_search', 'organic_search', 'email'), 'lead_gen', ch = 'direct', 'direct', 'demand_gen'),
+        ['social', 'podcast', 'video', 'webinar', 'event', 'content'][rand(4) % 6 + 1],
+        concat('c', toString(rand(5) % 50)), rand(6) % 10 = 0, rand(7) % 4 = 0
+    FROM numbers({{touchpoints}})""",
+    """INSERT INTO {db}.identities (anonymous_id, person_id, account_id, updated_at)
+    SELECT concat('anon-', toString(number)), concat('p-', toString(number % ({accounts} * 2))), '', now64(3)
+    FROM numbers({accounts} * 5)""",
+    """INSERT INTO {db}.identities (anonymous_id, person_id, account_id, updated_at)
+    SELECT '', concat('p-', toString(number)), concat('acct-', toString(number % {accounts})), now64(3)
+    FROM numbers({accounts} * 2)""",
+    """INSERT INTO {db}.conversions (conversion_id, ts, account_id, stage, amount)
+    SELECT concat(toString(number), '-', st), toDateTime64('2026-02-01 00:00:00', 3, 'UTC') + (rand() % (150 * 86400)) + idx * 86400 * 7,
+        concat('acct-', toString(number)), st, if(st IN ('opportunity', 'closed_won'), 1000 + rand(1) % 50000, 0)
+    FROM numbers({accounts}) ARRAY JOIN ['lead', 'mql', 'sql', 'opportunity', 'closed_won'] AS st, range(5) AS idx
+    WHERE rand(2) % 6 >= idx""",
+    """INSERT INTO {db}.attribution_credits (conversion_id, stage, model, event_id, channel, utm_campaign, credit,
+        revenue_credit, conversion_ts)
+    SELECT concat(toString(number % {accounts}), '-closed_won'), 'closed_won', 'linear', toString(number),
+        {channels}[rand() % 9 + 1], concat('c', toString(rand(1) % 50)), 0.2, 100,
+        toDateTime64('2026-02-01 00:00:00', 3, 'UTC') + (rand(2) % (150 * 86400))
+    FROM numbers({accounts} * 5)""",
+]
+
+VIEWS = {
+    "attribution_by_channel": "SELECT * FROM {db}.attribution_by_channel(model='linear', stage='closed_won', since='2026-01-01', until='2026-07-01')",
+    "demand_gen_kpis": "SELECT * FROM {db}.demand_gen_kpis(since='2026-03-01', until='2026-04-01')",
+    "lead_gen_kpis": "SELECT * FROM {db}.lead_gen_kpis(since='2026-03-01', until='2026-04-01')",
+    "demand_gen_influence": "SELECT * FROM {db}.demand_gen_influence(since='2026-03-01', until='2026-04-01', lookback_days=90)",
+    "sales_velocity": "SELECT * FROM {db}.sales_velocity(since='2026-01-01', until='2026-07-01')",
+    "funnel_by_first_touch": "SELECT * FROM {db}.funnel_by_first_touch(since='2026-01-01', until='2026-07-01', window_days=180)",
+    "rule_credits (by channel)": "SELECT model, channel, sum(credit) FROM {db}.rule_credits(stage='closed_won', lookback_days=90, lead_gen_days=30, half_life_days=7) GROUP BY model, channel FORMAT Null",
+}
+
+
+def bench_views(ch_url: str, touchpoints: int, accounts: int) -> None:
+    client = connect(ch_url, send_receive_timeout=600)
+    db = "bench_views"
+    apply_migrations(client, db)
+    started = time.perf_counter()
+    for sql in GENERATE:
+        client.execute(sql.format(db=db, touchpoints=touchpoints, accounts=accounts, channels=CHANNELS))
+    print(
+        f"generated {touchpoints:,} touchpoints / {accounts:,} accounts in {time.perf_counter() - started:.1f}s"
+    )
+    baseline_sql = f"SELECT channel, count() FROM {db}.touchpoints GROUP BY channel"
+    client.execute(baseline_sql)
+    started = time.perf_counter()
+    client.execute(baseline_sql)
+    baseline = time.perf_counter() - started
+    for name, sql in VIEWS.items():
+        client.execute(sql.format(db=db))  # warm
+        started = time.perf_counter()
+        client.execute(sql.format(db=db))
+        took = time.perf_counter() - started
+        print(
+            f"{name:28s} {took * 1000:8.0f} ms | plain GROUP BY channel scan {baseline * 1000:6.0f} ms | "
+            f"ratio {took / baseline:6.1f} | target < 1000 ms"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--touchpoints", type=int, default=10_000_000)
+    parser.add_argument("--accounts", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        with EmbeddedClickHouse(Path(tmp)) as ch, EmbeddedKafka(Path(tmp)) as kafka:
+            bench_sink(ch.url, kafka.bootstrap, args.rows)
+            bench_views(ch.url, args.touchpoints, args.accounts)
+
+
+if __name__ == "__main__":
+    main()
