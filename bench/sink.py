@@ -1,9 +1,9 @@
 """Sink benchmark: Kafka -> ClickHouse rows/s beside a bare clickhouse-driver insert, and view latency.
-# ruff: noqa: E501  (SQL text reads better unwrapped)
 
 Run: ``python -m bench.sink [--rows 100000] [--touchpoints 10000000] [--accounts 100000]``. Starts its
 own embedded broker and ClickHouse in a temporary directory. Timings on a shared 2-core machine are noisy.
 """
+# ruff: noqa: E501  (SQL text reads better unwrapped)
 
 from __future__ import annotations
 
