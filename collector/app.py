@@ -6,7 +6,10 @@ overhead low, which is what the pixel's ratio to a no-op route measures (see ben
 
 from __future__ import annotations
 
+import asyncio
+import re
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -36,6 +39,7 @@ __all__ = ["create_app"]
 
 STATIC = Path(__file__).parent / "static"
 _COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
+_COOKIE_SAFE = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _BATCH_TYPES = frozenset({"application/json", "text/plain"})  # text/plain: sendBeacon, no preflight
 _FORM_TYPES = frozenset({"application/json", "application/x-www-form-urlencoded"})
 Handler = Callable[[Request], Awaitable[Response]]
@@ -56,12 +60,16 @@ class Collector:
         self.edge = Edge(settings.trusted_proxies, settings.ip_privacy, secret, geoip)
         self.metrics = CollectorMetrics()
         self.tracker_js = (STATIC / "t.js").read_bytes()
+        self.pixel_async = settings.pixel_ack == "async"
         # Segment / RudderStack ``{"batch": [...]}`` bodies on /v1/batch; set by compat.routes.mount.
         self.segment_batch: Callable[[Request, Caller, dict[str, Any]], Awaitable[Response]] | None = None
 
     # -- shared steps -------------------------------------------------------------------------
-    def caller(self, request: Request, *, allow_site: bool, origin: str | None = None) -> Caller:
-        site_key = request.query_params.get("k") if allow_site else None
+    def caller(
+        self, request: Request, *, allow_site: bool, origin: str | None = None, site_key: str | None = None
+    ) -> Caller:
+        if allow_site and site_key is None:
+            site_key = request.query_params.get("k")
         caller = self.keys.authenticate(request.headers, site_key, allow_site=allow_site, origin=origin)
         self.buckets.take(caller.source)
         return caller
@@ -104,32 +112,47 @@ class Collector:
         if not result.events:
             return _json(422, {"error": "no valid event", "accepted": 0, "rejected": result.rejected})
         await self.producer.send([(e.partition_key().encode(), dump_event(e)) for e in result.events])
-        for event in result.events:
-            self.metrics.accepted.labels(event.type, source).inc()
+        for event_type, count in Counter(e.type for e in result.events).items():
+            self.metrics.accepted.labels(event_type, source).inc(count)
         return _json(200, {"accepted": len(result.events), "rejected": result.rejected})
 
     # -- endpoints ----------------------------------------------------------------------------
     async def pixel(self, request: Request) -> Response:
         referer = request.headers.get("referer")
         origin = request.headers.get("origin") or (_origin_of(referer) if referer else None)
-        caller = self.caller(request, allow_site=True, origin=origin)
-        params = request.query_params
-        cookie = request.cookies.get(pixel.ANON_COOKIE)
+        # A plain dict: the pixel reads ~20 params, and starlette's multidict lookups add up.
+        params = dict(parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True))
+        caller = self.caller(request, allow_site=True, origin=origin, site_key=params.get("k"))
+        cookie = request.cookies.get(pixel.ANON_COOKIE) if "cookie" in request.headers else None
         anon = params.get("aid") or cookie or pixel.new_anonymous_id()
         raw = pixel.event_from_params(params, anon)
         result = intake.validate_items([raw], self.info(request, caller), self.edge, check_size=False)
         if not result.events:
             self.metrics.rejected.labels("pixel", caller.source).inc()
             return _json(422, {"error": "invalid event", "errors": result.rejected[0]["errors"]})
-        await self.producer.send([(anon.encode(), dump_event(result.events[0]))])
+        records = [(anon.encode(), dump_event(result.events[0]))]
+        if self.pixel_async:  # TOUCHSTREAM_PIXEL_ACK=async: answer once queued (docs/collector.md)
+            (await self.producer.send_nowait(records)).add_done_callback(self._async_outcome)
+        else:
+            await self.producer.send(records)
         self.metrics.accepted.labels(result.events[0].type, caller.source).inc()
         response = Response(pixel.GIF, 200, media_type="image/gif", headers={"Cache-Control": "no-store"})
         if cookie != anon:
-            response.set_cookie(
-                pixel.ANON_COOKIE, anon, max_age=_COOKIE_MAX_AGE, samesite="lax",
-                secure=request.url.scheme == "https",
-            )  # fmt: skip
+            secure = request.scope["scheme"] == "https"
+            if _COOKIE_SAFE.fullmatch(anon):  # the common case, without http.cookies' quoting machinery
+                value = f"{pixel.ANON_COOKIE}={anon}; Max-Age={_COOKIE_MAX_AGE}; Path=/; SameSite=lax"
+                response.raw_headers.append((b"set-cookie", (value + "; Secure" * secure).encode()))
+            else:
+                response.set_cookie(
+                    pixel.ANON_COOKIE, anon, max_age=_COOKIE_MAX_AGE, samesite="lax", secure=secure
+                )
         return response
+
+    def _async_outcome(self, acked: asyncio.Future[Any]) -> None:
+        """An async-acked pixel the broker did not take: it was answered 200, so count the loss."""
+        if acked.cancelled() or acked.exception() is not None:
+            self.metrics.produce_errors.inc()
+            self.metrics.async_lost.inc()
 
     async def tracker(self, request: Request) -> Response:
         headers = {"Cache-Control": "public, max-age=300"}
@@ -192,6 +215,9 @@ class Collector:
     # -- wrapping -----------------------------------------------------------------------------
     def wrap(self, route: str, handler: Handler, *, cors: bool = False) -> Handler:
         """Error answers, CORS headers and metrics around one handler."""
+        # Metric children resolved once: labels() costs more than the increment itself.
+        requests, latency = self.metrics.requests, self.metrics.latency.labels(route)
+        counters: dict[int, Any] = {}
 
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
@@ -217,8 +243,11 @@ class Collector:
                 response.headers["Access-Control-Allow-Origin"] = origin
                 response.headers["Access-Control-Allow-Credentials"] = "true"
                 response.headers["Vary"] = "Origin"
-            self.metrics.requests.labels(route, str(response.status_code)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+            counter = counters.get(response.status_code)
+            if counter is None:
+                counter = counters[response.status_code] = requests.labels(route, str(response.status_code))
+            counter.inc()
+            latency.observe(time.perf_counter() - started)
             return response
 
         return endpoint
@@ -245,7 +274,7 @@ def create_app(settings: Settings, producer: EventProducer | None = None) -> Sta
     if producer is None:
         if settings.kafka_bootstrap is None:
             raise ConfigError("the collector needs TOUCHSTREAM_KAFKA_BOOTSTRAP (the broker to produce to)")
-        producer = EventProducer(settings.kafka_bootstrap)
+        producer = EventProducer(settings.kafka_bootstrap, compression=settings.kafka_compression)
     geoip = open_geoip(settings.geoip_db) if settings.geoip_db is not None else None
     c = Collector(settings, producer, geoip)
 

@@ -15,6 +15,7 @@ __all__ = ["Edge", "GeoReader", "RequestInfo", "open_geoip"]
 
 IpPrivacy = Literal["truncate", "hash", "drop"]
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_CACHE_MAX = 65_536
 
 
 class GeoReader(Protocol):
@@ -57,6 +58,7 @@ class Edge:
         self._privacy = ip_privacy
         self._secret = hash_secret
         self._geoip = geoip
+        self._private: dict[str, str] = {}
 
     def _is_trusted(self, ip: str) -> bool:
         try:
@@ -79,6 +81,15 @@ class Edge:
         """Never store a raw IP: /24 or /48 network, a keyed hash, or nothing."""
         if ip is None or self._privacy == "drop":
             return None
+        # Memoised: ipaddress parsing is ~10 us and the same clients come back (bounded, cleared whole).
+        cached = self._private.get(ip)
+        if cached is None:
+            if len(self._private) >= _CACHE_MAX:
+                self._private.clear()
+            cached = self._private[ip] = self._transform(ip) or ""
+        return cached or None
+
+    def _transform(self, ip: str) -> str | None:
         try:
             addr = ipaddress.ip_address(ip)
         except ValueError:

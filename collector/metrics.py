@@ -38,6 +38,11 @@ class CollectorMetrics:
             "requests whose events Kafka did not acknowledge",
             registry=r,
         )
+        self.async_lost = Counter(
+            "touchstream_collector_async_events_lost",
+            "pixel events answered before the ack (TOUCHSTREAM_PIXEL_ACK=async) that Kafka did not take",
+            registry=r,
+        )
         self.broker_down = Counter(
             "touchstream_collector_broker_down_responses",
             "503 answers because the broker was down",

@@ -100,6 +100,7 @@ class EventProducer:
         self._queues: defaultdict[int, deque[_Slot]] = defaultdict(deque)
         self._submitters: dict[int, asyncio.Task[None]] = {}
         self._down_since: float | None = None
+        self._unacked: set[asyncio.Future[None]] = set()  # one per batch, for flush()
 
     async def reachable(self, timeout_s: float = 1.0) -> bool:
         """True if some bootstrap broker accepts a TCP connection (cheap readiness probe)."""
@@ -166,7 +167,7 @@ class EventProducer:
             raise BrokerUnavailableError(type(exc).__name__, self.retry_after_s) from exc
         return client
 
-    async def submit(self, records: Sequence[Record]) -> asyncio.Future[list[None]]:
+    async def submit(self, records: Sequence[Record]) -> asyncio.Future[Any]:
         """Hand ``records`` to the batches being filled; the returned future resolves on the ack.
 
         Raises BrokerUnavailableError at once when the broker is known to be down.
@@ -187,11 +188,15 @@ class EventProducer:
             if not queue or queue[-1].builder.append(timestamp=None, key=key, value=value) is None:
                 slot = _Slot(producer.create_batch(), asyncio.get_running_loop().create_future())
                 queue.append(slot)
+                self._unacked.add(slot.acked)
+                slot.acked.add_done_callback(self._unacked.discard)
                 if slot.builder.append(timestamp=None, key=key, value=value) is None:
                     raise BrokerUnavailableError("record larger than a batch", self.retry_after_s)
             touched[id(queue[-1])] = queue[-1].acked
             if partition not in self._submitters:
                 self._submitters[partition] = asyncio.create_task(self._submit(producer, partition))
+        if len(touched) == 1:  # the pixel, a beacon: skip gather's extra future and callbacks
+            return next(iter(touched.values()))
         return asyncio.gather(*touched.values())
 
     async def _submit(self, producer: AIOKafkaProducer, partition: int) -> None:
@@ -223,6 +228,22 @@ class EventProducer:
             raise BrokerUnavailableError(type(exc).__name__, self.retry_after_s) from exc
         self._down_since = None
 
+    async def send_nowait(self, records: Sequence[Record]) -> asyncio.Future[Any]:
+        """Queue ``records`` without waiting for the ack (``TOUCHSTREAM_PIXEL_ACK=async``).
+
+        A failed delivery still marks the broker down, so the next requests get their 503; the
+        returned future tells the caller about this delivery (count it, it cannot be answered).
+        """
+        acked = await self.submit(records)
+        acked.add_done_callback(self._outcome)
+        return acked
+
+    def _outcome(self, acked: asyncio.Future[Any]) -> None:
+        if acked.cancelled() or acked.exception() is not None:
+            self._mark_down()
+        else:
+            self._down_since = None
+
     def _mark_down(self) -> None:
         """Drop the client: pending batches fail, the next request after recovery starts afresh."""
         self._down_since = self._down_since or time.monotonic()
@@ -237,6 +258,11 @@ class EventProducer:
         if producer is not None:
             task = asyncio.get_running_loop().create_task(_quietly_stop(producer))
             task.add_done_callback(_consume)
+
+    async def flush(self, timeout_s: float = 10.0) -> None:
+        """Wait until every batch handed over so far is acknowledged or failed."""
+        if self._unacked:
+            await asyncio.wait(list(self._unacked), timeout=timeout_s)
 
     async def close(self) -> None:
         producer, self._producer = self._producer, None

@@ -227,3 +227,26 @@ async def test_healthz_and_metrics(make_client) -> None:
     assert 'touchstream_collector_events_accepted_total{source="write:' in text
     assert 'touchstream_collector_requests_total{route="batch",status="200"} 1.0' in text
     assert "touchstream_collector_request_seconds_bucket" in text
+
+
+async def test_pixel_async_ack_answers_at_once_and_still_delivers(make_client, kafka_bootstrap) -> None:
+    client, topic, app = await make_client(pixel_ack="async")
+    aids = [f"anon-async-{i}" for i in range(20)]
+    for aid in aids:
+        r = await client.get("/p.gif", params={"k": SITE_KEY, "aid": aid}, headers={"Origin": ORIGIN})
+        assert r.status_code == 200 and r.content.startswith(b"GIF89a")
+        assert f"ts_aid={aid};" in r.headers["set-cookie"]
+    await app.state.collector.producer.flush()  # read_topic blocks the loop the producer runs on
+    got = read_topic(kafka_bootstrap, topic, len(aids))
+    assert sorted(k.decode() for k, _ in got) == sorted(aids)
+    assert sorted(v["anonymous_id"] for _, v in got) == sorted(aids)
+    assert app.state.collector.metrics.async_lost._value.get() == 0
+
+
+async def test_pixel_cookie_with_unusual_id_is_quoted_not_injected(make_client, kafka_bootstrap) -> None:
+    client, topic, _ = await make_client()
+    r = await client.get("/p.gif", params={"k": SITE_KEY, "aid": "a b;c"}, headers={"Origin": ORIGIN})
+    assert r.status_code == 200
+    assert r.headers["set-cookie"].startswith('ts_aid="a b;c";') or "\\073" in r.headers["set-cookie"]
+    ((key, got),) = read_topic(kafka_bootstrap, topic, 1)
+    assert key == b"a b;c" and got["anonymous_id"] == "a b;c"
