@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 __all__ = [
     "ANON_COOKIE",
@@ -17,6 +17,7 @@ __all__ = [
     "campaign_fields",
     "event_from_params",
     "new_anonymous_id",
+    "parse_query",
 ]
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -30,14 +31,30 @@ _CONTEXT = {"url": "url", "ref": "referrer", "title": "title", "lang": "locale"}
 def campaign_fields(params: Mapping[str, str], url: str | None) -> tuple[dict[str, str], dict[str, str]]:
     """UTM and click ids from explicit params, else from the landing URL's own query string."""
     from_url: dict[str, str] = {}
-    if url:
+    if url and "?" in url:
         try:
-            from_url = dict(parse_qsl(urlsplit(url).query))
+            from_url = parse_query(urlsplit(url).query)
         except ValueError:
             from_url = {}
     utm = {k: v for k in UTM_KEYS if (v := params.get(f"utm_{k}") or from_url.get(f"utm_{k}"))}
     clicks = {k: v for k in CLICK_ID_KEYS if (v := params.get(k) or from_url.get(k))}
     return utm, clicks
+
+
+def parse_query(query: str) -> dict[str, str]:
+    """``parse_qsl(query, keep_blank_values=True)`` as a dict (last value wins), unquoting only
+    what needs it: the pixel parses two query strings per hit and urllib's loop showed in profiles."""
+    out: dict[str, str] = {}
+    for part in query.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        out[name] = value
+    return out
 
 
 def event_from_params(params: Mapping[str, str], anonymous_id: str) -> dict[str, Any]:
