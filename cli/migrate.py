@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import typer
+from clickhouse_driver import Client
 from rich.console import Console
 
-from embedded.clickhouse import EmbeddedClickHouse
+from embedded.clickhouse import ANALYST_USER, EmbeddedClickHouse
 from schemas.settings import Settings
 from sinks.client import connect
-from sinks.migrate import apply_migrations
+from sinks.migrate import apply_migrations, apply_retention, ensure_analyst_user
 
 __all__ = ["migrate"]
+
+
+def _migrate(client: Client, settings: Settings, console: Console) -> None:
+    applied = apply_migrations(client, settings.clickhouse_database)
+    for name in applied:
+        console.print(f"applied {name}")
+    if not applied:
+        console.print("schema is up to date")
+    console.print(apply_retention(client, settings.clickhouse_database, settings.touchpoints_ttl_days))
+    if settings.analyst_password is not None:
+        password = settings.analyst_password.get_secret_value()
+        if ensure_analyst_user(client, settings.clickhouse_database, ANALYST_USER, password):
+            console.print(f"read-only user {ANALYST_USER!r} can SELECT from {settings.clickhouse_database}")
+        else:
+            console.print(f"[yellow]could not create user {ANALYST_USER!r} (no access management here)[/yellow]")
 
 
 def migrate() -> None:
@@ -19,12 +35,6 @@ def migrate() -> None:
     console = Console()
     if settings.clickhouse_url is None:
         with EmbeddedClickHouse(settings.home) as server:
-            applied = apply_migrations(connect(server.url), settings.clickhouse_database)
+            _migrate(connect(server.url), settings, console)
     else:
-        applied = apply_migrations(connect(settings.clickhouse_url), settings.clickhouse_database)
-    if applied:
-        for name in applied:
-            console.print(f"applied {name}")
-    else:
-        console.print("schema is up to date")
-    raise typer.Exit(0)
+        _migrate(connect(settings.clickhouse_url), settings, console)

@@ -50,6 +50,12 @@ class TouchpointRecord(_Record):
     is_bot: bool = False
     is_branded_search: bool = False
     received_at: datetime | None = None
+    # Type-specific facts the KPI views need (0 / "" when they do not apply).
+    duration_s: float = 0.0  # engagement: seconds listened / watched / attended
+    form_kind: str = ""  # form_submit: gated_content, demo_request, ...
+    brand: str = ""  # mention: the brand named (ours or a competitor's: share of voice)
+    is_competitor: bool = False  # mention: the brand is a competitor's
+    reach: float = 0.0  # mention: audience size when known
 
 
 class IdentityRecord(_Record):
