@@ -55,7 +55,7 @@ class TouchpointRecord(_Record):
     form_kind: str = ""  # form_submit: gated_content, demo_request, ...
     brand: str = ""  # mention: the brand named (ours or a competitor's: share of voice)
     is_competitor: bool = False  # mention: the brand is a competitor's
-    reach: float = 0.0  # mention: audience size when known
+    reach: int = 0  # mention: audience size when known
 
 
 class IdentityRecord(_Record):
