@@ -35,6 +35,7 @@ class Component:
     name: str
     command: str
     replicas_setting: str | None = None  # Settings attribute holding the replica count
+    metrics_port: bool = True  # False: serves /metrics on its own HTTP port (the collector)
 
 
 # Start order matters: consumers first so nothing produced by the collector waits on a join.
@@ -42,7 +43,7 @@ COMPONENTS: tuple[Component, ...] = (
     Component("worker", "worker", "stream_workers"),
     Component("sink", "sink"),
     Component("monitor", "monitor"),
-    Component("collector", "collector", "collector_workers"),
+    Component("collector", "collector", "collector_workers", metrics_port=False),
 )
 
 
@@ -115,12 +116,15 @@ class Stack:
             replicas = int(getattr(s, comp.replicas_setting)) if comp.replicas_setting else 1
             for i in range(replicas):
                 name = comp.name if replicas == 1 else f"{comp.name}-{i + 1}"
-                metrics_port = free_port()
-                self.endpoints[f"metrics_{name}"] = f"http://127.0.0.1:{metrics_port}/metrics"
+                child_env = {**env, "TOUCHSTREAM_REPLICA": str(i)}
+                if comp.metrics_port:
+                    metrics_port = free_port()
+                    self.endpoints[f"metrics_{name}"] = f"http://127.0.0.1:{metrics_port}/metrics"
+                    child_env["TOUCHSTREAM_METRICS_PORT"] = str(metrics_port)
                 self.procs[name] = spawn_child(
                     [sys.executable, "-m", "cli.main", comp.command],
                     log_file=self.home / "logs" / f"{name}.log",
-                    env={**env, "TOUCHSTREAM_REPLICA": str(i), "TOUCHSTREAM_METRICS_PORT": str(metrics_port)},
+                    env=child_env,
                 )
         self.endpoints_file.write_bytes(jsonio.dumps(self.endpoints))
         return self.endpoints
