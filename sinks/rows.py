@@ -49,6 +49,7 @@ class Kind(enum.Enum):
     STR = "str"
     FLOAT = "float"
     BOOL = "bool"
+    UINT = "uint"  # a non-negative JSON integer (UInt64 columns, e.g. a mention's reach)
     TS = "ts"  # RFC 3339 text -> int milliseconds, which clickhouse-driver writes as DateTime64(3) ticks
     DATE = "date"
 
@@ -86,6 +87,7 @@ _DEFAULTS = {
     Kind.STR: "",
     Kind.FLOAT: 0.0,
     Kind.BOOL: False,
+    Kind.UINT: 0,
     Kind.TS: "1970-01-01T00:00:00Z",
     Kind.DATE: "1970-01-01",
 }
@@ -96,7 +98,15 @@ def _kind(annotation: object) -> Kind:
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
     if typing.get_origin(annotation) is typing.Literal:
         return Kind.STR
-    return {str: Kind.STR, float: Kind.FLOAT, bool: Kind.BOOL, dt.datetime: Kind.TS, dt.date: Kind.DATE}[
+    kinds = {
+        str: Kind.STR,
+        float: Kind.FLOAT,
+        bool: Kind.BOOL,
+        int: Kind.UINT,
+        dt.datetime: Kind.TS,
+        dt.date: Kind.DATE,
+    }
+    return kinds[
         annotation  # type: ignore[index]  # a KeyError here means a record grew an unmapped field type
     ]
 
@@ -150,6 +160,7 @@ _JSON_TYPES: dict[Kind, frozenset[type]] = {
     Kind.STR: frozenset({str}),
     Kind.FLOAT: frozenset({float, int}),
     Kind.BOOL: frozenset({bool}),
+    Kind.UINT: frozenset({int}),
 }
 
 
@@ -182,6 +193,8 @@ def _column(column: Column, values: tuple[object, ...]) -> list[object] | tuple[
     seen = set(map(type, values))
     if not seen <= _JSON_TYPES[kind]:
         raise BadRowError(f"expected {kind.value}", column.name)
+    if kind is Kind.UINT and values and not 0 <= min(values) <= max(values) < 2**64:  # type: ignore[type-var, operator]  # all int, checked above
+        raise BadRowError("out of UInt64 range", column.name)
     if kind is Kind.FLOAT and int in seen:
         return [float(v) for v in values]  # type: ignore[arg-type]  # checked int|float above
     return values

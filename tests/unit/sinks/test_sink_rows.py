@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 import pytest
 from kafka.structs import TopicPartition
@@ -45,19 +46,23 @@ def test_undecodable_payloads_are_bad_rows(payload, reason):
     assert info.value.reason.startswith(reason)
 
 
+class Msg(NamedTuple):
+    offset: int
+    value: bytes
+
+
 def test_a_mistyped_value_fails_the_batch_check_and_is_split_off():
     batch = Batch(SPEC, 10, 1.0)
     tp = TopicPartition("t", 0)
-    for offset, payload in enumerate([record(), record(is_bot="yes"), record(ts="yesterday")]):
-        batch.rows.append(decode(SPEC, payload))
-        batch.origins.append((tp, offset, payload))
-        batch.track(tp, offset, offset)
+    payloads = [record(), record(is_bot="yes"), record(ts="yesterday"), record(reach=-1), record(reach=3)]
+    batch.add(tp, [Msg(offset, payload) for offset, payload in enumerate(payloads)])
+    assert batch.values() == payloads and len(batch) == 5
     with pytest.raises(BadRowError):
-        to_columns(SPEC, batch.rows)
+        to_columns(SPEC, [decode(SPEC, p) for p in payloads])
     split_rejects(batch)
-    assert len(batch.rows) == 1
-    assert [(r.offset, r.field) for r in batch.rejects] == [(1, "is_bot"), (2, "ts")]
-    assert batch.commit_offsets()[tp].offset == 3  # rejects still advance the committed offset
+    assert batch.decoded and len(batch.rows) == 2
+    assert [(r.offset, r.field) for r in batch.rejects] == [(1, "is_bot"), (2, "ts"), (3, "reach")]
+    assert batch.commit_offsets()[tp] == 5  # rejects still advance the committed offset
 
 
 def test_token_depends_only_on_table_and_offset_ranges():
