@@ -116,8 +116,10 @@ class Edge:
     def enrich(self, raw: dict[str, Any], info: RequestInfo) -> dict[str, Any]:
         """Stamp the collector's fields onto a decoded event dict before it is validated.
 
-        Browsers (site keys) get IP and user agent from the request. Servers (write keys) may send
-        the end user's own ``context.ip`` / ``user_agent``; a sent IP goes through the privacy mode
+        Browsers (site keys) get IP, user agent and country from the request. Servers (write keys)
+        may send the end user's own ``context.ip`` / ``user_agent``; the request's own IP and user
+        agent belong to the sending server (an HTTP library's UA would flag every server-side event
+        as a bot), so they are never stamped on its events. A sent IP goes through the privacy mode
         too, so a raw IP never reaches Kafka.
         """
         raw["received_at"] = info.received_at
@@ -127,13 +129,11 @@ class Edge:
             context = raw["context"] = {}
         elif not isinstance(context, dict):
             return raw  # validation names the bad field
-        sent_ip = context.get("ip")
-        if info.is_site or not isinstance(sent_ip, str):
+        if info.is_site:
             context["ip"] = info.ip
-        else:
-            context["ip"] = self.private_ip(sent_ip)
-        if info.is_site or not context.get("user_agent"):
             context["user_agent"] = info.user_agent
-        if info.country is not None and (info.is_site or not context.get("country")):
-            context["country"] = info.country
+            if info.country is not None:
+                context["country"] = info.country
+        elif isinstance(context.get("ip"), str):
+            context["ip"] = self.private_ip(context["ip"])
         return raw

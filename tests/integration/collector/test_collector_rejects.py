@@ -180,12 +180,20 @@ async def test_rate_limit_per_key_answers_429_with_retry_after(make_client) -> N
 
 async def test_trusted_proxy_forwarded_for_and_ip_hash(make_client, kafka_bootstrap) -> None:
     client, topic, _ = await make_client(trusted_proxies=["127.0.0.1"], ip_privacy="hash")
+    # A browser behind our proxy (site key): the visitor's address comes from X-Forwarded-For.
     r = await client.post(
-        "/v1/batch", json=[pv()], headers={**W, "X-Forwarded-For": "198.51.100.23, 127.0.0.1"}
+        "/v1/batch",
+        params={"k": SITE_KEY},
+        json=[pv()],
+        headers={"Origin": ORIGIN, "X-Forwarded-For": "198.51.100.23, 127.0.0.1"},
     )
     assert r.status_code == 200
-    ((_, got),) = read_topic(kafka_bootstrap, topic, 1)
-    assert got["context"]["ip"].startswith("h:") and "198.51" not in got["context"]["ip"]
+    # A server (write key) may send its visitor's IP itself; it is hashed the same way.
+    r = await client.post("/v1/batch", json=[pv(context={"ip": "198.51.100.23"})], headers=W)
+    assert r.status_code == 200
+    (_, browser), (_, server) = read_topic(kafka_bootstrap, topic, 2)
+    assert browser["context"]["ip"].startswith("h:") and "198.51" not in browser["context"]["ip"]
+    assert server["context"]["ip"] == browser["context"]["ip"]
 
 
 async def test_broker_down_answers_503_with_retry_after(tmp_path: Path, kafka_bootstrap) -> None:
