@@ -58,33 +58,9 @@ def _set(table: Any, event: Any, key: str, value: bytes) -> None:
         _current_event.reset(token)
 
 
-async def _write_state(
-    app: faust.App,
-    table: Any,
-    events: Sequence[Any],
-    writes: dict[str, tuple[bytes, int]],
-    single_tail: bool,
-) -> None:
-    """Write each changed key once. ``single_tail`` (embedded broker): the broker reports a
-    partition's end as the start of its last record batch + 1, which faust's recovery reads as the
-    changelog end; so the last record of each changelog partition goes out alone, after the rest
-    were flushed as ordinary batches. That keeps recovery exact at two round trips per batch
-    instead of the one round trip per record that ``producer_max_batch_size=1`` costs."""
-    if not single_tail:
-        for key, (value, index) in writes.items():
-            _set(table, events[index], key, value)
-        return
-    tails: dict[int, tuple[str, bytes, int]] = {}
+def _write_state(table: Any, events: Sequence[Any], writes: dict[str, tuple[bytes, int]]) -> None:
     for key, (value, index) in writes.items():
-        partition = events[index].message.partition  # = the changelog partition (co-partitioned)
-        previous = tails.get(partition)
-        if previous is not None:
-            _set(table, events[previous[2]], previous[0], previous[1])
-        tails[partition] = (key, value, index)
-    await app.producer.flush()
-    for key, value, index in tails.values():
         _set(table, events[index], key, value)
-    await app.producer.flush()
 
 
 def _count(stage: str, n_in: int, out: BatchOutput) -> None:
@@ -103,7 +79,6 @@ def register(
     partitions: int,
     batch: int = 2000,
     within: float = 0.2,
-    single_tail: bool = False,
 ) -> Topology:
     """Attach topics, tables and the two agents to ``app``."""
     t = config.topics
@@ -139,7 +114,7 @@ def register(
             started = time.perf_counter()
             out = process_events(config, [e.value for e in events], lambda k: identity.get(k.encode()))
             await output.send_all(out.sends)
-            await _write_state(app, identity, events, out.writes, single_tail)
+            _write_state(identity, events, out.writes)
             BATCH_SECONDS.labels("enrich").observe(time.perf_counter() - started)
             _count("enrich", len(events), out)
 
@@ -151,7 +126,7 @@ def register(
                 config, [(e.key or b"", e.value) for e in events], lambda k: journeys.get(k.encode())
             )
             await output.send_all(out.sends)
-            await _write_state(app, journeys, events, out.writes, single_tail)
+            _write_state(journeys, events, out.writes)
             BATCH_SECONDS.labels("journey").observe(time.perf_counter() - started)
             _count("journey", len(events), out)
 

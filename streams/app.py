@@ -6,8 +6,18 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from faust.types import TransportT
+
+from streams.transport import EmbeddedBrokerTransport
 
 __all__ = ["create_app"]
+
+
+class _EmbeddedBrokerApp(faust.App):
+    """Consumes through :class:`EmbeddedBrokerTransport` (true changelog ends, short fetch waits)."""
+
+    def _new_transport(self) -> TransportT:
+        return EmbeddedBrokerTransport(self.conf.broker_consumer, self)
 
 
 def create_app(
@@ -23,12 +33,12 @@ def create_app(
     """A faust app; agents and tables are attached by :func:`streams.agents.register`."""
     extra: dict[str, Any] = {}
     if embedded_broker:
-        # Tansu's ListOffsets answers the start of the last record batch + 1, which faust takes as
-        # the changelog end when recovering a table. The agents send each changelog partition's
-        # last record alone (streams.agents._write_state) instead of producer_max_batch_size=1,
-        # which made every changelog record a round trip. A little linger packs the rest.
+        # Tansu's ListOffsets answers the start of the last record batch + 1; the transport reads
+        # true changelog ends instead (streams.transport), so changelog writes may be batched
+        # rather than sent one record per request (producer_max_batch_size=1). Linger packs them.
         extra["producer_linger"] = 0.005
-    return faust.App(
+    app_class = _EmbeddedBrokerApp if embedded_broker else faust.App
+    return app_class(
         app_id,
         broker=";".join(f"kafka://{host.strip()}" for host in bootstrap.split(",")),
         store=store,

@@ -22,7 +22,7 @@ from streams.journeys import Touchpoint
 from streams.rows import TouchpointRow
 from streams.rules import Rules
 
-__all__ = ["Enriched", "enrich", "spend_record"]
+__all__ = ["Enriched", "enrich", "enters_journey", "spend_record"]
 
 _TOUCH_TYPES = (PageViewEvent, EngagementEvent, MentionEvent, FormSubmitEvent)
 
@@ -51,20 +51,32 @@ def _classify(rules: Rules, event: Event, click_ids: dict[str, str | None]) -> C
     )
 
 
+def enters_journey(
+    event_type: str, channel: str, *, bot: bool, tagged: bool, url: str | None, referrer: str | None
+) -> bool:
+    """Which touchpoints enter journeys (live, and when :mod:`streams.rebuild` reloads them).
+
+    Bots never do. Internal navigation (same-site referrer, no campaign tags) is a page of the
+    session the landing page already counted; a form posted on the site without its own source
+    tags is a conversion marker, not a new touch (its session's source gets the credit)."""
+    if bot:
+        return False
+    if event_type in ("page_view", "form_submit"):
+        if not tagged and same_site(url, referrer):
+            return False
+        if event_type == "form_submit" and channel == "direct":
+            return False
+    return True
+
+
 def _journey_touch(
     event: Event, c: Classification, bot: bool, click_ids: dict[str, str | None]
 ) -> Touchpoint | None:
-    """Which touchpoints enter journeys. Internal navigation (same-site referrer, no campaign tags) is
-    a page of the session the landing page already counted; a form posted on the site without its
-    own source tags is a conversion marker, not a new touch (its session's source gets the credit)."""
-    if bot:
+    tagged = bool(event.utm.source or event.utm.medium or any(click_ids.values()))
+    if not enters_journey(
+        event.type, c.channel, bot=bot, tagged=tagged, url=event.context.url, referrer=event.context.referrer
+    ):
         return None
-    if isinstance(event, PageViewEvent | FormSubmitEvent):
-        tagged = bool(event.utm.source or event.utm.medium or any(click_ids.values()))
-        if not tagged and same_site(event.context.url, event.context.referrer):
-            return None
-        if isinstance(event, FormSubmitEvent) and c.channel == "direct":
-            return None
     return Touchpoint(
         event.ts.timestamp(), str(event.event_id), c.channel, c.category, event.utm.campaign or ""
     )

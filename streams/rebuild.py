@@ -18,6 +18,7 @@ from schemas import jsonio, tables
 from schemas.settings import Settings
 from sinks.client import connect
 from streams.config import StreamTopics
+from streams.enrich import enters_journey
 from streams.identity import account_key, visitor_key
 from streams.journeys import Touchpoint
 
@@ -37,12 +38,17 @@ def rebuild_state(
     ch = connect(clickhouse_url, database=database)
     since = datetime.now(UTC) - timedelta(days=lookback_days)
     rows = ch.execute(
-        f"SELECT account_id, event_id, toFloat64(ts), channel, channel_category, utm_campaign "  # noqa: S608
+        f"SELECT account_id, event_id, toFloat64(ts), channel, channel_category, utm_campaign, type, "  # noqa: S608
+        f"utm_source != '' OR utm_medium != '', url, referrer, is_bot "
         f"FROM {tables.ACCOUNT_JOURNEYS} WHERE account_id != '' AND ts >= %(since)s ORDER BY account_id, ts",
         {"since": since},
     )
     items: dict[str, list[list[object]]] = {}
-    for account, event_id, ts, channel, category, campaign in rows:
+    for account, event_id, ts, channel, category, campaign, kind, tagged, url, referrer, bot in rows:
+        # touchpoints holds every row (internal pages, bots); journeys only what the live path admits.
+        # Click ids are not stored, but a click id makes the channel paid, never a direct same-site page.
+        if not enters_journey(kind, channel, bot=bool(bot), tagged=bool(tagged), url=url, referrer=referrer):
+            continue
         touch = Touchpoint(float(ts), event_id, channel, category, campaign)
         items.setdefault(account_key(account), []).append(["t", touch.to_json()])
     markers = ch.execute(

@@ -52,15 +52,7 @@ def build_app(config: StreamConfig, opts: WorkerOptions) -> faust.App:
         store=f"{opts.store}://",
         embedded_broker=opts.embedded_broker,
     )
-    register(
-        app,
-        config,
-        opts.bootstrap,
-        opts.partitions,
-        batch=opts.batch,
-        within=opts.within_s,
-        single_tail=opts.embedded_broker,
-    )
+    register(app, config, opts.bootstrap, opts.partitions, batch=opts.batch, within=opts.within_s)
     return app
 
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,9 @@ class Workers:
         self.topics = StreamTopics.with_suffix(suffix)
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self, replica: int = 0, brand_terms: str = "northwind") -> subprocess.Popen[bytes]:
+    def start(
+        self, replica: int = 0, brand_terms: str = "northwind", metrics_port: int | None = None
+    ) -> subprocess.Popen[bytes]:
         env = {
             **os.environ,
             "TOUCHSTREAM_KAFKA_BOOTSTRAP": self.bootstrap,
@@ -36,8 +39,10 @@ class Workers:
             "TOUCHSTREAM_EMBEDDED_BROKER": "1",
             "TOUCHSTREAM_REPLICA": str(replica),
             "TOUCHSTREAM_BRAND_TERMS": brand_terms,
-            "TOUCHSTREAM_LOG_LEVEL": "WARNING",
+            "TOUCHSTREAM_LOG_LEVEL": os.environ.get("STREAMS_TEST_LOG_LEVEL", "WARNING"),
         }
+        if metrics_port is not None:
+            env["TOUCHSTREAM_METRICS_PORT"] = str(metrics_port)
         proc = spawn_child(
             [sys.executable, "-m", "cli.main", "worker", "--topic-suffix", self.suffix],
             log_file=self.home / "logs" / f"worker-{self.suffix}-{replica}.log",
@@ -91,3 +96,13 @@ def read_until(
     finally:
         consumer.close()
     return records
+
+
+def metrics(port: int) -> dict[str, float]:
+    """A worker's ``touchstream_stream_*`` samples as {'name{labels}': value}; {} until it serves."""
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+    except OSError:
+        return {}
+    samples = (line.rpartition(" ") for line in text.splitlines() if line.startswith("touchstream_stream"))
+    return {name: float(value) for name, _, value in samples}
