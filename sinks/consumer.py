@@ -7,10 +7,13 @@ unacknowledged batches, and redelivered rows collapse in ReplacingMergeTree / th
 deduplication token, so analysts never see them twice.
 
 aiokafka rather than kafka-python because it fetches ~3x faster here (C record parsing, measured in
-``bench.sink``). Inserts run in a worker thread so the next fetch overlaps them and heartbeats go on.
-While ClickHouse fails, the loop does not call ``getmany``: nothing more is fetched (memory stays
-bounded by one batch per topic plus one prefetched fetch per partition), the same batch is retried
-with exponential backoff, and the group membership is kept by aiokafka's heartbeat task.
+``bench.sink``). A due batch is handed to a background task (the insert itself runs in a worker
+thread) while the loop fills the next one, so fetching overlaps inserting. At most one insert per
+table is in flight and each commits only after the previous one did, so offsets are committed in
+order. While ClickHouse fails, the next due batch waits for the stalled one and the loop stops
+calling ``getmany``: nothing more is fetched (memory stays bounded by two batches per topic plus one
+prefetched fetch per partition), the stalled batch is retried with exponential backoff, and the
+group membership is kept by aiokafka's heartbeat task.
 """
 
 from __future__ import annotations
@@ -88,6 +91,7 @@ class Sink:
         self._last_lag = 0.0
         self._consumer: AIOKafkaConsumer | None = None
         self._lock: asyncio.Lock | None = None  # one flush at a time (main loop vs rebalance)
+        self._inflight: dict[str, asyncio.Task[bool]] = {}  # topic -> its batch being written
 
     # -- main loop ------------------------------------------------------------------------------
 
@@ -125,14 +129,28 @@ class Sink:
                 self.batches[tp.topic].add(tp, messages)
                 self.next_offset[tp] = messages[-1].offset + 1
         now = time.monotonic()
-        for batch in self.batches.values():
+        for topic, batch in self.batches.items():
             if batch.due(now):
-                await self.flush(batch)
+                await self._hand_off(topic, batch)
         if now - self._last_lag >= 1.0:
             self._update_lag(consumer)
             self._last_lag = now
 
     # -- writing --------------------------------------------------------------------------------
+
+    async def _hand_off(self, topic: str, batch: Batch) -> None:
+        """Write ``batch`` in the background once the topic's previous batch is committed."""
+        await self._settle(topic)  # raises what the previous flush raised (dead-letter failure)
+        self.batches[topic] = Batch(batch.spec, batch.max_rows, batch.max_age_s)
+        self._inflight[topic] = asyncio.create_task(self.flush(batch))
+
+    async def _settle(self, topic: str | None = None) -> None:
+        """Wait for the in-flight write of ``topic`` (or of every topic)."""
+        names = [topic] if topic is not None else list(self._inflight)
+        for name in names:
+            task = self._inflight.pop(name, None)
+            if task is not None:
+                await task
 
     async def flush(self, batch: Batch, *, retry: bool = True) -> bool:
         """Write, dead-letter and commit one batch; False if it was given up (stop, or ``retry=False``)."""
@@ -217,6 +235,7 @@ class Sink:
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         # One attempt only: a rebalance cannot wait out a ClickHouse outage. A batch dropped here was
         # never committed, and after the rebalance every partition resumes from its committed offset.
+        await self._settle()
         if not await self.flush_all(retry=False):
             for batch in self.batches.values():
                 batch.clear()
@@ -226,8 +245,11 @@ class Sink:
     async def _close(self, consumer: AIOKafkaConsumer) -> None:
         """Flush what is pending (giving up on it if ClickHouse is down), commit, close clients."""
         try:
+            await self._settle()
             await self.flush_all(retry=not self.stop.is_set())
         finally:
+            for task in self._inflight.values():  # only left when _settle raised
+                task.cancel()
             await consumer.stop()
             self._consumer = None
             self.producer.close(timeout=10)
