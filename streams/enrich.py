@@ -124,6 +124,11 @@ def enrich(rules: Rules, event: Event, person: str, account: str) -> Enriched:
         is_bot=bot,
         is_branded_search=c.is_branded_search,
         received_at=event.received_at,
+        duration_s=(event.duration_s or 0.0) if isinstance(event, EngagementEvent) else 0.0,
+        form_kind=event.form_kind if isinstance(event, FormSubmitEvent) else "",
+        brand=event.brand if isinstance(event, MentionEvent) else "",
+        is_competitor=event.competitor if isinstance(event, MentionEvent) else False,
+        reach=(event.reach or 0) if isinstance(event, MentionEvent) else 0,
     )
     touch = _journey_touch(event, c, bot, click_ids)
     if isinstance(event, MentionEvent) and not (event.anonymous_id or person or account):

@@ -40,6 +40,11 @@ class TouchpointRow:
     is_bot: bool
     is_branded_search: bool
     received_at: datetime | None
+    duration_s: float
+    form_kind: str
+    brand: str
+    is_competitor: bool
+    reach: int
     v: int = 1
 
 

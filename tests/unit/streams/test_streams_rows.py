@@ -65,3 +65,24 @@ def test_emitted_json_validates_and_round_trips_through_the_models() -> None:
             record = model.model_validate_json(value)
             # Same JSON the model itself dumps: names, types, datetimes with Z, v=1.
             assert jsonio.loads(record.model_dump_json()) == jsonio.loads(value)
+
+
+def test_touchpoint_rows_carry_the_type_specific_facts() -> None:
+    rows = [jsonio.loads(v) for v in _outputs()[CONFIG.topics.touchpoints]]
+    by_type = {(r["type"], r["engagement_kind"]): r for r in rows}
+    assert by_type[("engagement", "podcast")]["duration_s"] == 1800.0
+    assert by_type[("form_submit", "")]["form_kind"] == "demo_request"
+    mention = {
+        "event_id": "00000000-0000-4000-8000-000000000001",
+        "type": "mention",
+        "ts": "2026-01-05T10:00:00Z",
+        "brand": "Rival",
+        "competitor": True,
+        "reach": 1200,
+        "channel": "organic_social",
+        "anonymous_id": "m1",
+    }
+    out = process_events(CONFIG, [jsonio.dumps(mention)], {}.get)
+    (row,) = [jsonio.loads(v) for t, _, v in out.sends if t == CONFIG.topics.touchpoints]
+    assert (row["brand"], row["is_competitor"], row["reach"]) == ("Rival", True, 1200)
+    TouchpointRecord.model_validate(row)
