@@ -179,3 +179,52 @@ def test_clickhouse_restart_under_load_loses_nothing(kafka_bootstrap, topic_fact
         assert counts(ch, prefix)[0] == n
     finally:
         server.stop()
+
+
+# (change to a valid touchpoint, what Python's check says). The raw insert may refuse more than
+# Python does (that batch then takes the Python path), never less.
+EDGES = [
+    ({}, True), ({"received_at": None, "url": None}, True), ({"ts": "2026-03-01T10:00:00+02:00"}, True),
+    ({"duration_s": 2}, True), ({"reach": 7, "is_bot": True}, True), ({"url": 'say "hi"\\ {x}:null'}, True),
+    ({"is_bot": "yes"}, False), ({"is_bot": 1}, False), ({"url": 5}, False), ({"duration_s": "3.5"}, False),
+    ({"ts": "yesterday"}, False), ({"ts": None}, False), ({"reach": -1}, False), ({"channel": None}, False),
+    ({"utm_source": ["a"]}, False), ({"brand": {"a": 1}}, False), ({"extra_key": "x"}, True),
+]  # fmt: skip
+
+
+def test_raw_insert_never_accepts_what_python_rejects_and_stores_the_same_values(own_ch, own_db):
+    from clickhouse_driver.errors import ServerException
+
+    from sinks.parse import REJECTED_CODE, raw_insert_sql
+    from sinks.rows import BadRowError, check_row, decode, to_columns
+
+    prefix = f"px{uuid.uuid4().hex[:6]}"
+    fast = []
+    for i, (change, python_ok) in enumerate(EDGES):
+        base = jsonio.loads(touch(prefix, i))
+        payload = jsonio.dumps({**base, **change, "event_id": f"{prefix}-raw-{i}"})
+        try:
+            check_row(TOUCHPOINTS, decode(TOUCHPOINTS, payload))
+        except BadRowError:
+            assert not python_ok, change
+        else:
+            assert python_ok, change
+            row = decode(TOUCHPOINTS, jsonio.dumps({**base, **change, "event_id": f"{prefix}-col-{i}"}))
+            own_ch.execute(TOUCHPOINTS.insert_sql(own_db), to_columns(TOUCHPOINTS, [row]), columnar=True)
+        try:
+            own_ch.execute(raw_insert_sql(TOUCHPOINTS, own_db), [[payload]], columnar=True)
+            fast.append(i)
+        except ServerException as exc:
+            assert exc.code == REJECTED_CODE, exc
+            continue
+        assert python_ok, f"raw insert accepted {change}"
+    # Well-formed records take the fast path; ":null" inside a string or an unknown key defeat its counts.
+    assert fast == [0, 1, 2, 3, 4]
+    cols = ", ".join(c for c in TOUCHPOINTS.names if c != "event_id")
+    stored = own_ch.execute(
+        f"SELECT replaceOne(event_id, '-raw-', '-'), {cols} FROM touchpoints WHERE startsWith(event_id, %(p)s) "
+        "ORDER BY event_id", {"p": f"{prefix}-raw-"})
+    expected = own_ch.execute(
+        f"SELECT replaceOne(event_id, '-col-', '-'), {cols} FROM touchpoints WHERE startsWith(event_id, %(p)s) "
+        "ORDER BY event_id", {"p": f"{prefix}-col-"})
+    assert len(stored) == 5 and stored == [r for r in expected if r[0] in {s[0] for s in stored}]
