@@ -13,6 +13,7 @@ __all__ = [
     "SCHEMA_MIGRATIONS",
     "SPEND",
     "TOUCHPOINTS",
+    "TOUCH_DEVICES",
 ]
 
 DATABASE = "touchstream"
@@ -24,4 +25,6 @@ SPEND = "spend"
 ALERTS = "alerts"
 PRODUCT_EVENTS = "product_events"
 ACCOUNT_JOURNEYS = "account_journeys"
+# First touch per raw id triple, fed from touchpoints by a materialized view (migration 0005).
+TOUCH_DEVICES = "touch_devices"
 SCHEMA_MIGRATIONS = "schema_migrations"

@@ -3,7 +3,8 @@
 A person is found by any of email, person_id or anonymous_id; the identity table widens that to all
 their ids (every device they used, every person id an email mapped to). Rows go with lightweight
 ``DELETE`` (synchronous, immediately invisible to queries; parts are rewritten by later merges).
-Credits are deleted through the touchpoints they credit, so they go first.
+Credits are deleted through the touchpoints they credit, so they go first; the first touches derived
+from touchpoints (``touch_devices``) go with them.
 Stream state (journeys held by the workers) is erased separately by the streams stage.
 """
 
@@ -73,6 +74,8 @@ def _targets(database: str) -> list[tuple[str, str]]:
     return [
         (tables.ATTRIBUTION_CREDITS, f"event_id IN (SELECT event_id FROM {touch} WHERE {by_person})"),
         (tables.TOUCHPOINTS, by_person),
+        # Derived from touchpoints by a materialized view, which a DELETE on touchpoints does not reach.
+        (tables.TOUCH_DEVICES, by_person),
         (tables.PRODUCT_EVENTS, by_person),
         (tables.CONVERSIONS, "has(%(p)s, person_id)"),
         (tables.IDENTITIES, f"{by_person} OR has(%(e)s, lower(email))"),

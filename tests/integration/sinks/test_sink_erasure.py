@@ -18,15 +18,17 @@ def test_forget_by_email_leaves_nothing_behind(own_ch, own_db):
     own_ch.execute("INSERT INTO product_events (event_id, anonymous_id, name) VALUES", [("pe1", "anon-a", "x")])
     result = erase(own_ch, own_db, Subject(email="Ann@acme.example"))
     assert result.person_ids == ["p-a"] and result.anonymous_ids == ["anon-a"]
-    assert result.deleted == {"attribution_credits": 1, "touchpoints": 7, "product_events": 1, "conversions": 5,
-                              "identities": 2}
-    for table, column in [("touchpoints", "anonymous_id"), ("product_events", "anonymous_id"),
-                          ("identities", "anonymous_id")]:
+    assert result.deleted == {"attribution_credits": 1, "touchpoints": 7, "touch_devices": 2, "product_events": 1,
+                              "conversions": 5, "identities": 2}
+    for table, column in [("touchpoints", "anonymous_id"), ("touch_devices", "anonymous_id"),
+                          ("product_events", "anonymous_id"), ("identities", "anonymous_id")]:
         assert own_ch.execute(f"SELECT count() FROM {table} WHERE {column} = 'anon-a'") == [(0,)]
     assert own_ch.execute("SELECT count() FROM identities WHERE person_id = 'p-a' OR email ILIKE 'ann@%'") == [(0,)]
     assert own_ch.execute("SELECT count() FROM conversions WHERE person_id = 'p-a'") == [(0,)]
     assert own_ch.execute("SELECT event_id FROM attribution_credits") == [("g1",)]
     assert own_ch.execute("SELECT count() FROM touchpoints WHERE anonymous_id = 'anon-g'") == [(3,)]  # others stay
+    # acme's only person is gone, so acme has no first touch left; globex keeps its own.
+    assert own_ch.execute("SELECT account_id, first_event_id FROM account_first_touches") == [("globex.example", "g1")]
     again = erase(own_ch, own_db, Subject(person_id="p-a"))
     assert again.total == 0
 
@@ -39,5 +41,5 @@ def test_forget_cli_reports_json(own_ch, own_db, clickhouse_url, monkeypatch):
     monkeypatch.setenv("TOUCHSTREAM_CLICKHOUSE_DATABASE", own_db)
     out = CliRunner().invoke(app, ["forget", "--anonymous-id", "anon-z", "--format", "json"])
     assert out.exit_code == 0, out.output
-    assert '"touchpoints":2' in out.output and '"identities":1' in out.output and '"total":3' in out.output
+    assert '"touchpoints":2' in out.output and '"identities":1' in out.output and '"total":4' in out.output
     assert own_ch.execute("SELECT count() FROM touchpoints WHERE anonymous_id = 'anon-z'") == [(0,)]
