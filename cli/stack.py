@@ -41,7 +41,7 @@ class Component:
 # Start order matters: consumers first so nothing produced by the collector waits on a join.
 COMPONENTS: tuple[Component, ...] = (
     Component("worker", "worker", "stream_workers"),
-    Component("sink", "sink"),
+    Component("sink", "sink", "sink_workers"),
     Component("monitor", "monitor"),
     Component("collector", "collector", "collector_workers", metrics_port=False),
 )

@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     stream_store: Literal["rocksdb", "memory"] = Field("rocksdb", description="faust table store of workers")
 
     # Sink (ClickHouse side).
+    sink_workers: int = Field(1, ge=1, description="sink replicas started by `touchstream up` (one consumer group)")
     sink_batch_rows: int = Field(50_000, ge=1, description="rows per ClickHouse insert, per table")
     sink_batch_seconds: float = Field(1.0, gt=0, description="max wait before a partial batch is inserted")
     touchpoints_ttl_days: int | None = Field(
