@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import typer
 from clickhouse_driver import Client
 from rich.console import Console
 
@@ -26,7 +25,9 @@ def _migrate(client: Client, settings: Settings, console: Console) -> None:
         if ensure_analyst_user(client, settings.clickhouse_database, ANALYST_USER, password):
             console.print(f"read-only user {ANALYST_USER!r} can SELECT from {settings.clickhouse_database}")
         else:
-            console.print(f"[yellow]could not create user {ANALYST_USER!r} (no access management here)[/yellow]")
+            console.print(
+                f"[yellow]could not create user {ANALYST_USER!r} (no access management here)[/yellow]"
+            )
 
 
 def migrate() -> None:

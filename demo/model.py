@@ -20,6 +20,7 @@ from demo import touches as t
 from demo.people import Company, Device, Person, make_companies, seeded_uuid
 from demo.truth import CAPTURE_CHANNELS, DEMAND_CHANNELS, GroundTruth, Journey
 from schemas.channels import Channel
+from schemas.events import LEAD_FORM_KINDS
 
 __all__ = ["Expected", "SimEvent", "Simulation", "simulate"]
 
@@ -92,6 +93,18 @@ class Simulation:
     def expected(self) -> Expected:
         by_type = Counter(e.event["type"] for e in self.events)
         stages = Counter(e.event["stage"] for e in self.events if e.event["type"] == "crm_stage")
+        # One lead per account: a lead form and the CRM's "lead" stage are two signals of the same lead.
+        stages["lead"] = len(
+            {
+                e.account
+                for e in self.events
+                if not e.is_bot
+                and (
+                    (e.event["type"] == "crm_stage" and e.event["stage"] == "lead")
+                    or (e.event["type"] == "form_submit" and e.event.get("form_kind") in LEAD_FORM_KINDS)
+                )
+            }
+        )
         devices = {e.event["anonymous_id"] for e in self.events if e.event["type"] == "identify"}
         return Expected(
             events_by_type=dict(by_type),

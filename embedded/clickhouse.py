@@ -91,8 +91,13 @@ class EmbeddedClickHouse:
         )
         (self.run_dir / "users.xml").write_text(_USERS.format(analyst_password=ANALYST_PASSWORD))
         self._proc = spawn_child(
-            [sys.executable, "-m", "embedded.clickhouse_main", str(self.run_dir.resolve()),
-             str(self.data_dir.resolve())],
+            [
+                sys.executable,
+                "-m",
+                "embedded.clickhouse_main",
+                str(self.run_dir.resolve()),
+                str(self.data_dir.resolve()),
+            ],
             log_file=self.home / "logs" / "clickhouse.log",
         )
         deadline = time.monotonic() + self.startup_timeout_s

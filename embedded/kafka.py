@@ -51,8 +51,16 @@ class EmbeddedKafka:
             self.port = free_port()
         url = f"tcp://127.0.0.1:{self.port}"
         self._proc = spawn_child(
-            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
+            [
+                broker_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
             log_file=self.home / "logs" / "kafka.log",
         )
         deadline = time.monotonic() + self.startup_timeout_s
@@ -68,7 +76,9 @@ class EmbeddedKafka:
             except OSError:
                 time.sleep(0.02)
         self.stop()
-        raise EmbeddedServiceError(f"embedded broker not listening on {self.port} after {self.startup_timeout_s}s")
+        raise EmbeddedServiceError(
+            f"embedded broker not listening on {self.port} after {self.startup_timeout_s}s"
+        )
 
     def stop(self) -> None:
         if self._proc is not None:

@@ -41,7 +41,7 @@ class FieldError:
         return {"field": self.field, "reason": self.reason}
 
 
-class InvalidEvent(TouchstreamError):
+class InvalidEvent(TouchstreamError):  # noqa: N818 - reads as the event it describes; public API
     """An event broke the contract. ``errors`` names every bad field, never echoes raw input."""
 
     def __init__(self, errors: list[FieldError]) -> None:

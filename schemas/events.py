@@ -27,6 +27,7 @@ from schemas.channels import Channel
 from schemas.errors import FieldError, InvalidEvent
 
 __all__ = [
+    "LEAD_FORM_KINDS",
     "MAX_EVENT_BYTES",
     "MAX_FUTURE",
     "MAX_PROPERTIES_BYTES",
@@ -57,6 +58,8 @@ MIN_TS = datetime(2000, 1, 1, tzinfo=UTC)
 
 EventType = Literal["page_view", "engagement", "mention", "identify", "form_submit", "crm_stage", "spend"]
 CrmStage = Literal["lead", "mql", "sql", "opportunity", "closed_won", "closed_lost"]
+# Form kinds whose submission creates a lead (the first lead signal of an account, form or CRM).
+LEAD_FORM_KINDS = frozenset({"demo_request", "trial", "contact", "gated_content"})
 EngagementKind = Literal["social", "podcast", "video", "webinar", "event", "content", "other"]
 
 
@@ -207,7 +210,9 @@ class IdentifyEvent(_EventBase):
 class FormSubmitEvent(_Identified):
     type: Literal["form_submit"]
     form_id: ShortStr
-    form_kind: Literal["gated_content", "demo_request", "contact", "newsletter", "webinar_registration", "trial", "other"] = "other"
+    form_kind: Literal[
+        "gated_content", "demo_request", "contact", "newsletter", "webinar_registration", "trial", "other"
+    ] = "other"
 
 
 class CrmStageEvent(_EventBase):
@@ -234,7 +239,13 @@ class SpendEvent(_EventBase):
 
 
 Event = Annotated[
-    PageViewEvent | EngagementEvent | MentionEvent | IdentifyEvent | FormSubmitEvent | CrmStageEvent | SpendEvent,
+    PageViewEvent
+    | EngagementEvent
+    | MentionEvent
+    | IdentifyEvent
+    | FormSubmitEvent
+    | CrmStageEvent
+    | SpendEvent,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

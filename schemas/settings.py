@@ -42,7 +42,9 @@ class Settings(BaseSettings):
         False, description="set by `touchstream up`: the broker is the embedded Tansu, apply its workarounds"
     )
     metrics_port: int | None = Field(None, description="Prometheus port of worker/sink/monitor (None = off)")
-    metrics_host: str = Field("127.0.0.1", description="address the metrics port binds (0.0.0.0 in containers)")
+    metrics_host: str = Field(
+        "127.0.0.1", description="address the metrics port binds (0.0.0.0 in containers)"
+    )
 
     # Embedded services' ports (0 = any free port).
     embedded_kafka_port: int = 9092
@@ -61,7 +63,8 @@ class Settings(BaseSettings):
     geoip_db: Path | None = None
     rate_limit_per_key: float = Field(2000.0, description="requests per second per key (token bucket)")
     track_event_map: Path | None = Field(
-        None, description="YAML of Segment/Snowplow event names -> touchpoint types (default: compat/track_events.yaml)"
+        None,
+        description="YAML mapping Segment/Snowplow event names to types (compat/track_events.yaml)",
     )
     kafka_compression: Literal["gzip", "lz4", "zstd", "snappy", "none"] = Field(
         "gzip", description="collector produce compression; lz4/zstd/snappy need cramjam (docs/collector.md)"
@@ -80,14 +83,15 @@ class Settings(BaseSettings):
     stream_store: Literal["rocksdb", "memory"] = Field("rocksdb", description="faust table store of workers")
 
     # Sink (ClickHouse side).
-    sink_workers: int = Field(1, ge=1, description="sink replicas started by `touchstream up` (one consumer group)")
+    sink_workers: int = Field(1, ge=1, description="sink replicas started by `up` (one consumer group)")
     sink_batch_rows: int = Field(50_000, ge=1, description="rows per ClickHouse insert, per table")
     sink_batch_seconds: float = Field(1.0, gt=0, description="max wait before a partial batch is inserted")
     touchpoints_ttl_days: int | None = Field(
         None, ge=1, description="drop raw touchpoints older than this (applied on sink start); unset = keep"
     )
     analyst_password: SecretStr | None = Field(
-        None, description="create the read-only `analyst` ClickHouse user with this password (external server)"
+        None,
+        description="create the read-only `analyst` ClickHouse user with this password (external server)",
     )
 
     # Alerts.

@@ -3,8 +3,9 @@
 Which events convert (decided here, documented in docs/streams.md):
 * ``crm_stage`` lead, mql, sql, opportunity, closed_won -> a conversion of that stage, credited;
   closed_lost -> a conversion row (for win rates) without credits.
-* ``form_submit`` of kind demo_request, trial, contact or gated_content -> a ``lead`` conversion,
-  only the account's first one (later submits are touches, not new leads).
+* ``form_submit`` of kind demo_request, trial, contact or gated_content -> a ``lead`` conversion.
+  A lead form and a CRM ``lead`` stage are two signals of one lead: only the account's first lead
+  signal converts (later ones are touches, not new leads).
 Every stage from lead on marks lead creation, opportunity / closed_won mark opportunity creation;
 the touch at or just before each mark is flagged for w_shaped and full_path.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from attribution import RULE_BASED_MODELS, Touch, credit
+from schemas.events import LEAD_FORM_KINDS
 from streams.journeys import JourneyState, Touchpoint, Windows
 from streams.rows import ConversionRow, CreditRow
 
@@ -27,7 +29,6 @@ __all__ = [
 ]
 
 CREDITED_STAGES = frozenset({"lead", "mql", "sql", "opportunity", "closed_won"})
-LEAD_FORM_KINDS = frozenset({"demo_request", "trial", "contact", "gated_content"})
 _OPPORTUNITY_STAGES = frozenset({"opportunity", "closed_won"})
 _REVENUE_STAGES = _OPPORTUNITY_STAGES
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.events import (
+    LEAD_FORM_KINDS,
     CrmStageEvent,
     EngagementEvent,
     Event,
@@ -17,7 +18,7 @@ from schemas.events import (
 from schemas.records import SpendRecord
 from streams.bots import is_bot
 from streams.classify import Classification, classify, same_site
-from streams.credit import LEAD_FORM_KINDS, Conversion
+from streams.credit import Conversion
 from streams.journeys import Touchpoint
 from streams.rows import TouchpointRow
 from streams.rules import Rules
@@ -95,7 +96,9 @@ def enrich(rules: Rules, event: Event, person: str, account: str) -> Enriched:
             currency=event.currency or "",
             opportunity_id=event.opportunity_id or "",
         )
-        return Enriched(None, None, conversion)
+        # A lead form and the CRM's own "lead" stage are two signals of one lead: whichever comes
+        # first is the account's lead conversion, the other is not counted again.
+        return Enriched(None, None, conversion, first_lead_only=event.stage == "lead")
     if isinstance(event, IdentifyEvent | SpendEvent) or not isinstance(event, _TOUCH_TYPES):
         return Enriched(None, None, None)
     click_ids = event.click_ids.model_dump()
