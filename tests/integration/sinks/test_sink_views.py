@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
+import sink_dataset as dataset
 
 from attribution import rules
 from attribution.journey import Touch
-import sink_dataset as dataset
 
 MARCH = "since = '2026-03-01', until = '2026-04-01'"
 APRIL = "since = '2026-04-01', until = '2026-05-01'"
@@ -80,8 +80,8 @@ def test_attribution_by_channel_and_campaign(own_ch):
         ("cw", "closed_won", "first", "a1", "podcast", "", 1.0, 12000.0),
     ]
     insert = (
-        "INSERT INTO attribution_credits (conversion_id, stage, model, event_id, channel, utm_campaign, credit, "
-        "revenue_credit, ts, conversion_ts, account_id, channel_category) VALUES"
+        "INSERT INTO attribution_credits (conversion_id, stage, model, event_id, channel, utm_campaign, "
+        "credit, revenue_credit, ts, conversion_ts, account_id, channel_category) VALUES"
     )
     rows = [(*c, dataset.at("03-01"), dataset.at("04-01", "10:00"), "acme.example", "") for c in credits]
     own_ch.execute(insert, rows)
@@ -90,9 +90,15 @@ def test_attribution_by_channel_and_campaign(own_ch):
         f"SELECT * FROM attribution_by_channel(model = 'linear', stage = 'closed_won', {APRIL})"
     )
     assert by_channel == [("paid_search", 0.5, 6000.0, 1), ("podcast", 0.5, 6000.0, 1)]
-    assert own_ch.execute(f"SELECT * FROM attribution_by_channel(model = 'linear', stage = 'closed_won', {MARCH})") == []
+    assert (
+        own_ch.execute(
+            f"SELECT * FROM attribution_by_channel(model = 'linear', stage = 'closed_won', {MARCH})"
+        )
+        == []
+    )
     by_campaign = own_ch.execute(
-        f"SELECT channel, utm_campaign, conversions FROM attribution_by_campaign(model = 'first', stage = 'closed_won', {APRIL})"
+        "SELECT channel, utm_campaign, conversions FROM "
+        f"attribution_by_campaign(model = 'first', stage = 'closed_won', {APRIL})"
     )
     assert by_campaign == [("podcast", "", 1.0)]
 
@@ -102,7 +108,8 @@ RULE_PARAMS = "stage = 'closed_won', lookback_days = 90, lead_gen_days = 30, hal
 
 def rule_credits(ch, model):
     rows = ch.execute(
-        f"SELECT event_id, credit, revenue_credit FROM rule_credits({RULE_PARAMS}) WHERE model = %(m)s ORDER BY ts",
+        f"SELECT event_id, credit, revenue_credit FROM rule_credits({RULE_PARAMS}) "
+        "WHERE model = %(m)s ORDER BY ts",
         {"m": model},
     )
     return [(e, round(c, 9)) for e, c, _ in rows], [r for _, _, r in rows]
@@ -136,9 +143,13 @@ def test_rule_credits_match_python_models(own_ch):
         for e in ["a1", "a3", "a4", "a5", "a6", "a7"]
     ]
     expected = {
-        "first": rules.first(touches), "last": rules.last(touches), "linear": rules.linear(touches),
-        "time_decay": rules.time_decay(touches, half_life_days=7.0), "u_shaped": rules.u_shaped(touches),
-        "w_shaped": rules.w_shaped(touches), "full_path": rules.full_path(touches),
+        "first": rules.first(touches),
+        "last": rules.last(touches),
+        "linear": rules.linear(touches),
+        "time_decay": rules.time_decay(touches, half_life_days=7.0),
+        "u_shaped": rules.u_shaped(touches),
+        "w_shaped": rules.w_shaped(touches),
+        "full_path": rules.full_path(touches),
     }
     for model, credits in expected.items():
         got, _ = rule_credits(own_ch, model)
@@ -152,3 +163,20 @@ def test_shorter_lookback_changes_the_journey(own_ch):
         "half_life_days = 7) WHERE model = 'first'"
     )
     assert sorted(r[0] for r in rows) == ["a6", "a7"]  # a5 (03-20 12:00) is 12 days before
+
+
+def test_account_first_touches_match_account_journeys(own_ch):
+    """The per-device first-touch table gives what min / argMin over account_journeys gives."""
+    expected = own_ch.execute(
+        "SELECT account_id, min(ts), argMin(event_id, (ts, event_id)), argMin(channel, (ts, event_id)) "
+        "FROM account_journeys WHERE account_id != '' GROUP BY account_id ORDER BY account_id"
+    )
+    assert expected == [
+        ("acme.example", dataset.at("03-01", "10:00"), "a1", "podcast"),
+        ("globex.example", dataset.at("03-02", "08:00"), "g1", "paid_social"),
+    ]
+    got = own_ch.execute(
+        "SELECT account_id, first_ts, first_event_id, first_channel FROM account_first_touches "
+        "ORDER BY account_id"
+    )
+    assert got == expected
