@@ -62,6 +62,7 @@ class JourneyState:
     lead: tuple[float, str] | None = None  # (ts, conversion id) of the earliest lead-creating conversion
     opportunity: tuple[float, str] | None = None
     watermark: float = 0.0  # highest event time seen
+    lead_conversion: str = ""  # the conversion counted as this entity's lead (form or CRM lead stage)
 
     def add(self, touch: Touchpoint, windows: Windows) -> bool:
         """Insert in order (late events too); False if already present or too old to matter."""
@@ -114,6 +115,7 @@ class JourneyState:
             "l": list(self.lead) if self.lead else None,
             "o": list(self.opportunity) if self.opportunity else None,
             "w": self.watermark,
+            "lc": self.lead_conversion,
         }
 
     @classmethod
@@ -128,4 +130,5 @@ class JourneyState:
             lead=(float(lead[0]), str(lead[1])) if lead else None,  # type: ignore[index]
             opportunity=(float(opp[0]), str(opp[1])) if opp else None,  # type: ignore[index]
             watermark=float(raw["w"]),  # type: ignore[arg-type]
+            lead_conversion=str(raw.get("lc", "")),
         )

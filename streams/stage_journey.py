@@ -2,7 +2,8 @@
 
 Faust-free batch logic like :mod:`streams.stage_enrich`. Items per ``by-account`` message:
 ``["t", touch]`` a touch, ``["c", conversion, first_lead_only]`` a conversion, ``["l", parent, ts]``
-a link of this entity to its parent, ``["m", lead, opportunity]`` markers handed over by a child.
+a link of this entity to its parent, ``["m", lead, opportunity, lead_conversion]`` markers handed over
+by a child (the last element is optional).
 """
 
 from __future__ import annotations
@@ -28,9 +29,15 @@ def _hand_over(state: JourneyState, out: BatchOutput) -> None:
     """Retroactive merge: the buffered touches and markers move to the parent entity."""
     for touch in state.touches:
         out.forward(state.parent, ["t", touch.to_json()])
-    if state.lead or state.opportunity:
+    if state.lead or state.opportunity or state.lead_conversion:
         lead, opportunity = state.lead, state.opportunity
-        out.forward(state.parent, ["m", lead and list(lead), opportunity and list(opportunity)])
+        markers: list[object] = [
+            "m",
+            lead and list(lead),
+            opportunity and list(opportunity),
+            state.lead_conversion,
+        ]
+        out.forward(state.parent, markers)
     state.touches = []
 
 
@@ -42,8 +49,16 @@ def _convert(
     conv: Conversion,
     first_only: bool,
 ) -> None:
-    if first_only and state.lead is not None and state.lead[1] != conv.event_id and state.lead[0] <= conv.ts:
-        return  # a later lead form of an entity that is already a lead: a touch, not a new lead
+    if first_only:
+        # A lead form and the CRM's lead stage are two signals of one lead: count the entity's lead
+        # once. An earlier lead-creating conversion (e.g. an opportunity marks lead creation) also
+        # makes a later form a mere touch. Among lead signals arrival order decides: they travel on
+        # different partitions, and a conversion already emitted cannot be taken back.
+        if state.lead_conversion and state.lead_conversion != conv.event_id:
+            return
+        if state.lead is not None and state.lead[1] != conv.event_id and state.lead[0] <= conv.ts:
+            return
+        state.lead_conversion = conv.event_id
     apply_markers(state, conv)
     account = account_of(entity)
     record, credits = assemble(state, conv, account, config.windows, config.half_life_days, config.models)
@@ -75,6 +90,8 @@ def _apply(
         for name, marker in (("lead", item[1]), ("opportunity", item[2])):
             if marker:
                 state.mark(name, float(marker[0]), str(marker[1]))  # type: ignore[index]
+        if len(item) > 3 and item[3] and not state.lead_conversion:
+            state.lead_conversion = str(item[3])  # the child's counted lead is the parent's too
         return True
     raise ValueError(f"unknown journey item {kind!r}")
 

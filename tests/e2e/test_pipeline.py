@@ -65,6 +65,14 @@ def _alive(pid: int, cmdline: bytes) -> bool:
         return False
 
 
+_LAST_SEEN: dict[str, object] = {}
+
+
+def _seen(what: str, value: object) -> None:
+    """Remember what a probe last saw, so a timeout says how far off it was."""
+    _LAST_SEEN[what] = value
+
+
 def _poll(what: str, probe: Callable[[], T | None], deadline_s: float, proc: subprocess.Popen[bytes]) -> T:
     deadline = time.monotonic() + deadline_s
     last: T | None = None
@@ -74,7 +82,7 @@ def _poll(what: str, probe: Callable[[], T | None], deadline_s: float, proc: sub
         if last is not None:
             return last
         time.sleep(1.0)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}; last seen: {str(_LAST_SEEN.get(what))[:1500]}")
 
 
 @pytest.fixture
@@ -145,6 +153,7 @@ def test_demo_traffic_end_to_end(pipeline: tuple[subprocess.Popen[bytes], dict[s
 
     def all_touches() -> tuple[int, int] | None:
         counts = _ids_in(client, "touchpoints", touch_ids)
+        _seen("every touch in touchpoints", {"count, unique": counts, "expected": len(touch_ids)})
         return counts if counts[1] == len(touch_ids) else None
 
     count, unique = _poll("every touch in touchpoints", all_touches, 300, proc)
@@ -160,6 +169,7 @@ def test_demo_traffic_end_to_end(pipeline: tuple[subprocess.Popen[bytes], dict[s
 
     def conversions() -> dict[str, int] | None:
         got = dict(client.execute("SELECT stage, count() FROM conversions FINAL GROUP BY stage"))
+        _seen("conversions per stage", {"got": got, "expected": expected_stages})
         return got if got == expected_stages else None
 
     assert _poll("conversions per stage", conversions, 120, proc) == expected_stages
@@ -180,6 +190,10 @@ def test_demo_traffic_end_to_end(pipeline: tuple[subprocess.Popen[bytes], dict[s
             {"ids": list(wanted)},
         )
         got = {d: accounts[0] if len(accounts) == 1 else repr(sorted(accounts)) for d, accounts in rows}
+        _seen(
+            "identities stitched onto anonymous touches",
+            {d: (a, got.get(d)) for d, a in wanted.items() if got.get(d) != a},
+        )
         return got if got == wanted else None
 
     assert _poll("identities stitched onto anonymous touches", stitched, 120, proc) == wanted
