@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import signal
 import threading
 import types
@@ -27,22 +28,35 @@ def _endpoints_table(endpoints: dict[str, str]) -> Table:
     return table
 
 
-# `up --demo`: a few weeks of traffic from a few hundred accounts, paced so the pipeline keeps up.
+# `up --demo`: a few weeks of history from a few hundred accounts, paced so the pipeline keeps up, then
+# a live trickle of new accounts so the dashboard keeps moving.
 DEMO_ACCOUNTS, DEMO_DAYS, DEMO_RATE = 300, 60, 300.0
+LIVE_ACCOUNTS, LIVE_DAYS, LIVE_RATE = 10, 3, 20.0
 
 
-def _start_demo(collector: str, stop: threading.Event) -> SendStats:
-    """Send the demo simulation from a background thread; returns its live counters."""
+def _start_demo(collector: str, stop: threading.Event, console: Console) -> SendStats:
+    """Send the demo simulation from a background thread; returns its live counters.
+
+    Every run draws a fresh seed: event ids derive from the seed, so a fixed seed would re-send the
+    same ids with new timestamps on the next `make run` and pile up copies of old journeys.
+    """
     from demo import simulate
     from demo.errors import DemoError
     from demo.sender import SendStats, send_blocking
 
     stats = SendStats()
+    seed = secrets.randbelow(2**31)
+    console.print(f"demo traffic: seed {seed} ({DEMO_ACCOUNTS} accounts over {DEMO_DAYS} days, then live)")
 
     def run() -> None:
-        sim = simulate(accounts=DEMO_ACCOUNTS, days=DEMO_DAYS, seed=7)
         try:
+            sim = simulate(accounts=DEMO_ACCOUNTS, days=DEMO_DAYS, seed=seed)
             send_blocking(collector, sim.requests(), rate=DEMO_RATE, stats=stats, stop=stop)
+            live_seed = seed
+            while not stop.is_set():
+                live_seed += 1
+                sim = simulate(accounts=LIVE_ACCOUNTS, days=LIVE_DAYS, seed=live_seed)
+                send_blocking(collector, sim.requests(), rate=LIVE_RATE, stats=stats, stop=stop)
         except DemoError as exc:
             stats.errors.append(str(exc))
         finally:
@@ -60,7 +74,7 @@ def _watch(stack: Stack, settings: Settings, stop: threading.Event, console: Con
 
         from cli.dashboard import Dashboard
 
-        stats = _start_demo(stack.endpoints["collector"], stop)
+        stats = _start_demo(stack.endpoints["collector"], stop, console)
         dashboard = Dashboard(stack.endpoints, stats, embedded_broker=settings.embedded_kafka)
         live = Live(dashboard.render(), console=console, refresh_per_second=2)
         live.start()
