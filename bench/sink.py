@@ -1,6 +1,6 @@
 """Sink benchmark: Kafka -> ClickHouse rows/s beside a bare clickhouse-driver insert, and view latency.
 
-Run: ``python -m bench.sink [--rows 100000] [--touchpoints 10000000] [--accounts 100000]``. Starts its
+Run: ``python -m bench.sink [--rows 500000] [--touchpoints 10000000] [--accounts 100000]``. Starts its
 own embedded broker and ClickHouse in a temporary directory. Timings on a shared 2-core machine are noisy.
 """
 # ruff: noqa: E501  (SQL text reads better unwrapped)
@@ -8,23 +8,27 @@ own embedded broker and ClickHouse in a temporary directory. Timings on a shared
 from __future__ import annotations
 
 import argparse
+import asyncio
 import math
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 
+from aiokafka import AIOKafkaConsumer
 from clickhouse_driver import Client
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 
 from embedded.clickhouse import EmbeddedClickHouse
 from embedded.kafka import EmbeddedKafka
 from schemas import jsonio, topics
 from sinks.client import connect
-from sinks.consumer import Sink, SinkConfig
 from sinks.migrate import apply_migrations, available_migrations
+from sinks.parse import raw_insert_sql
 from sinks.rows import SPECS_BY_TOPIC, decode, to_columns
 from streams.admin import ensure_topics
 
@@ -54,16 +58,94 @@ def payloads(n: int) -> list[bytes]:
     ]
 
 
+def fetch_rates(bootstrap: str, topic: str, n: int) -> tuple[float, float]:
+    """Messages/s of a bare fetch loop (no decoding) with kafka-python and with aiokafka, as the sink sets them."""
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
+        fetch_max_bytes=64 << 20, max_partition_fetch_bytes=16 << 20, max_poll_records=50_000,
+    )  # fmt: skip
+    got, started = 0, 0.0
+    while got < n:
+        records = consumer.poll(timeout_ms=500)
+        started = started or (time.perf_counter() if records else 0.0)
+        got += sum(len(v) for v in records.values())
+    kafka_python = n / (time.perf_counter() - started)
+    consumer.close()
+
+    async def aio() -> float:
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
+            check_crcs=False, fetch_max_bytes=64 << 20, max_partition_fetch_bytes=16 << 20,
+        )  # fmt: skip
+        await consumer.start()
+        got, started = 0, 0.0
+        while got < n:
+            records = await consumer.getmany(timeout_ms=500, max_records=50_000)
+            started = started or (time.perf_counter() if records else 0.0)
+            got += sum(len(v) for v in records.values())
+        await consumer.stop()
+        return n / (time.perf_counter() - started)
+
+    return kafka_python, asyncio.run(aio())
+
+
+SINK_SCRIPT = """
+import signal, sys
+from bench.sink import SPEC
+from sinks.consumer import Sink, SinkConfig
+boot, url, topic, group = sys.argv[1:5]
+sink = Sink(SinkConfig(boot, url, "bench", group_id=group, routes={topic: SPEC}, embedded_broker=True))
+signal.signal(signal.SIGTERM, lambda *_: sink.stop.set())
+sink.run()
+"""
+
+
+def run_sinks(ch_url: str, bootstrap: str, topic: str, n: int, workers: int) -> float:
+    """Rows/s of ``workers`` sink processes (one group) landing the topic, from their first insert on.
+
+    Timed from the first rows seen in ClickHouse (the group join, ~5 s, is not sink throughput) to
+    the last, which includes waiting for the final partial batch (TOUCHSTREAM_SINK_BATCH_SECONDS).
+    """
+    client = connect(ch_url)
+    client.execute("TRUNCATE TABLE bench.touchpoints")
+    group = f"bench-{uuid.uuid4().hex[:8]}"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", SINK_SCRIPT, bootstrap, ch_url, topic, group])
+        for _ in range(workers)
+    ]
+    try:
+        while (first := int(client.execute("SELECT count() FROM bench.touchpoints")[0][0])) == 0:
+            time.sleep(0.01)
+        started = time.perf_counter()
+        while client.execute("SELECT count() FROM bench.touchpoints")[0][0] < n:
+            time.sleep(0.05)
+        return (n - first) / (time.perf_counter() - started)
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(60)
+
+
 def bench_sink(ch_url: str, bootstrap: str, n: int) -> None:
     data = payloads(n)
     client = connect(ch_url)
     apply_migrations(client, "bench")
-    # Baseline: the same rows, already columnar, straight into ClickHouse with clickhouse-driver.
+    # Where the old sink spent its time: JSON -> checked columns in Python, per row.
+    started = time.perf_counter()
     columns = to_columns(SPEC, [decode(SPEC, p) for p in data])
+    python_decode = n / (time.perf_counter() - started)
+    # Baseline: the same rows, already columnar, straight into ClickHouse with clickhouse-driver.
     started = time.perf_counter()
     for i in range(0, n, 50_000):
         client.execute(SPEC.insert_sql("bench"), [c[i : i + 50_000] for c in columns], columnar=True)
     bare = n / (time.perf_counter() - started)
+    client.execute("TRUNCATE TABLE bench.touchpoints")
+    # What the sink does instead: raw payloads in, ClickHouse parses and checks them.
+    started = time.perf_counter()
+    for i in range(0, n, 50_000):
+        client.execute(raw_insert_sql(SPEC, "bench"), [data[i : i + 50_000]], columnar=True)
+    raw = n / (time.perf_counter() - started)
     client.execute("TRUNCATE TABLE bench.touchpoints")
     topic = f"bench-{uuid.uuid4().hex[:8]}"
     ensure_topics(bootstrap, 4, [topic])
@@ -72,25 +154,21 @@ def bench_sink(ch_url: str, bootstrap: str, n: int) -> None:
         producer.send(topic, key=str(i % 97).encode(), value=value)
     producer.flush()
     producer.close()
-    sink = Sink(
-        SinkConfig(
-            bootstrap, ch_url, "bench", group_id=f"bench-{topic}", routes={topic: SPEC}, embedded_broker=True
-        )
-    )
-    thread = threading.Thread(target=sink.run, daemon=True)
-    thread.start()
-    while not any(not b.empty for b in sink.batches.values()):  # exclude the group join (~3 s)
-        time.sleep(0.01)
-    started = time.perf_counter()
-    while client.execute("SELECT count() FROM bench.touchpoints")[0][0] < n:
-        time.sleep(0.05)
-    e2e = n / (time.perf_counter() - started)
-    sink.stop.set()
-    thread.join()
+    kafka_python, aiokafka = fetch_rates(bootstrap, topic, n)
+    e2e = {workers: run_sinks(ch_url, bootstrap, topic, n, workers) for workers in (1, 2)}
     print(
-        f"sink Kafka->ClickHouse: {e2e:,.0f} rows/s | bare clickhouse-driver insert: {bare:,.0f} rows/s | "
-        f"ratio {e2e / bare:.2f} (target >= 200k rows/s)"
+        f"fetch only, {n:,} messages: aiokafka {aiokafka:,.0f}/s | kafka-python {kafka_python:,.0f}/s | "
+        f"ratio {aiokafka / kafka_python:.2f}"
     )
+    print(
+        f"insert: raw JSON parsed by ClickHouse {raw:,.0f} rows/s | bare columnar clickhouse-driver insert "
+        f"{bare:,.0f} rows/s | ratio {raw / bare:.2f} | (Python decode to columns alone: {python_decode:,.0f} rows/s)"
+    )
+    for workers, rate in e2e.items():
+        print(
+            f"sink Kafka->ClickHouse, {workers} process(es): {rate:,.0f} rows/s | bare clickhouse-driver insert: "
+            f"{bare:,.0f} rows/s | ratio {rate / bare:.2f} (target >= 200k rows/s)"
+        )
 
 
 GENERATE = [
@@ -190,7 +268,7 @@ def bench_views(ch_url: str, touchpoints: int, accounts: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=500_000)
     parser.add_argument("--touchpoints", type=int, default=10_000_000)
     parser.add_argument("--accounts", type=int, default=100_000)
     args = parser.parse_args()
