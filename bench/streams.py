@@ -108,19 +108,20 @@ def produce(bootstrap: str, topic: str, events: list[tuple[bytes, bytes]]) -> No
     p.close()
 
 
-def kafka_python_rate(bootstrap: str, topic: str, n: int) -> float:
+def kafka_python_rate(bootstrap: str, topic: str, n: int) -> tuple[float, float]:
+    """(events/s, events per CPU second) of a plain consume-and-deserialize loop."""
     c = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None)
-    seen, started = 0, 0.0
+    seen, started, cpu = 0, 0.0, 0.0
     while seen < n:
         for batch in c.poll(timeout_ms=500, max_records=5000).values():
             if not started:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
             for m in batch:
                 jsonio.loads(m.value)
                 seen += 1
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     c.close()
-    return n / elapsed
+    return n / elapsed, n / cpu
 
 
 def _scrape(port: int) -> dict[str, float]:
@@ -141,6 +142,12 @@ def _sum(scrapes: list[dict[str, float]], name: str, label: str) -> float:
     return sum(s.get(f"{name}{{{label}}}", 0.0) for s in scrapes)
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (all threads): robust to other load, unlike wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -154,8 +161,9 @@ def _du_mb(path: Path) -> float:
 
 def run_workers(
     bootstrap: str, home: Path, events: list[tuple[bytes, bytes]], replicas: int
-) -> tuple[float, list[float], float]:
-    """(events/s, RSS MB per worker, state MB on disk) for ``replicas`` full workers on a fresh topic set.
+) -> tuple[float, float, list[float], float]:
+    """(events/s, events per CPU second, RSS MB per worker, state MB on disk) for ``replicas`` full
+    workers on a fresh topic set.
 
     The events are produced once every worker holds partitions, so no rebalance falls inside the
     timed part. The rate counts events after the first observed batch, up to the worker-reported
@@ -186,21 +194,23 @@ def run_workers(
                 break
             time.sleep(0.2)
         produce(bootstrap, topics.events, events)
-        start, before = 0.0, 0.0
+        start, before, cpu = 0.0, 0.0, 0.0
         while time.monotonic() < deadline:
             scrapes = [_scrape(p) for p in ports]
             enriched = _sum(scrapes, "touchstream_stream_messages_in_total", 'stage="enrich"')
             forwarded = _sum(scrapes, "touchstream_stream_records_out_total", f'topic="{topics.by_account}"')
             journeyed = _sum(scrapes, "touchstream_stream_messages_in_total", 'stage="journey"')
             if enriched and not start:
-                start, before = time.time(), enriched
+                start, before, cpu = time.time(), enriched, sum(_cpu_s(p.pid) for p in procs)
             if enriched >= n and journeyed >= forwarded:
                 end = max(
                     v for s in scrapes for k, v in s.items() if k.startswith("touchstream_stream_last_batch")
                 )
                 rss = [_rss_mb(p.pid) for p in procs]
+                cpu = sum(_cpu_s(p.pid) for p in procs) - cpu
                 return (
                     (n - before) / (end - start),
+                    (n - before) / cpu,
                     rss,
                     sum(_du_mb(d) for d in (home / "streams").glob(f"*{suffix}*")),
                 )
@@ -212,7 +222,7 @@ def run_workers(
 
 
 FAUST_TABLE_BASELINE = """
-import sys, time, faust, orjson
+import os, sys, time, faust, orjson
 topic_name, n, out, datadir, bootstrap = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 app = faust.App("bench-" + topic_name, broker="kafka://" + bootstrap, store="rocksdb://", datadir=datadir,
                 web_enabled=False, web_bind="127.0.0.1", web_host="127.0.0.1", web_port=int(sys.argv[6]),
@@ -220,7 +230,7 @@ app = faust.App("bench-" + topic_name, broker="kafka://" + bootstrap, store="roc
                 consumer_auto_offset_reset="earliest", table_standby_replicas=0)
 topic = app.topic(topic_name, key_type=bytes, value_type=bytes, partitions=4)
 counts = app.Table("counts", default=int, partitions=4, key_type=bytes)
-state = {"seen": 0, "t0": 0.0}
+state = {"seen": 0, "t0": 0.0, "c0": 0.0}
 @app.agent(topic)
 async def count(stream):
     async for key, value in stream.items():
@@ -228,9 +238,11 @@ async def count(stream):
         counts[key] += 1
         state["seen"] += 1
         if state["seen"] == 1:
-            state["t0"] = time.perf_counter()
+            state["t0"], state["c0"] = time.perf_counter(), time.process_time()
         if state["seen"] == n:
-            open(out, "w").write(str(n / (time.perf_counter() - state["t0"])))
+            rates = f"{n / (time.perf_counter() - state['t0'])} {n / (time.process_time() - state['c0'])}"
+            open(out + ".tmp", "w").write(rates)
+            os.rename(out + ".tmp", out)
 if __name__ == "__main__":
     faust.Worker(app, loglevel="warning").execute_from_commandline()
 """
@@ -238,7 +250,7 @@ if __name__ == "__main__":
 
 def faust_table_rate(
     bootstrap: str, home: Path, events: list[tuple[bytes, bytes]], max_batch_bytes: int = 1
-) -> float:
+) -> tuple[float, float]:
     """The bare faust agent writing one Table entry per event; ``max_batch_bytes=1`` is the embedded
     broker's documented recovery workaround (one changelog record per request), 16384 faust's default."""
     topic = f"bench-ft-{uuid.uuid4().hex[:8]}"
@@ -252,7 +264,8 @@ def faust_table_rate(
         deadline = time.monotonic() + 900
         while not out.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        return float(out.read_text())
+        wall, cpu = out.read_text().split()
+        return float(wall), float(cpu)
     finally:
         stop_child(proc, grace_s=10)
 
@@ -279,33 +292,39 @@ def main() -> None:
             topic = f"bench-kp-{uuid.uuid4().hex[:8]}"
             ensure_topics(kafka.bootstrap, 4, [topic])
             produce(kafka.bootstrap, topic, events)
-            kp = kafka_python_rate(kafka.bootstrap, topic, len(events))
-            ft = faust_table_rate(kafka.bootstrap, home, events)
-            ftb = faust_table_rate(kafka.bootstrap, home, events, max_batch_bytes=16384)
-            one, rss1, disk1 = run_workers(kafka.bootstrap, home, events, 1)
-            two, rss2, _ = run_workers(kafka.bootstrap, home, events, 2)
+            kp, kp_cpu = kafka_python_rate(kafka.bootstrap, topic, len(events))
+            ft, ft_cpu = faust_table_rate(kafka.bootstrap, home, events)
+            ftb, ftb_cpu = faust_table_rate(kafka.bootstrap, home, events, max_batch_bytes=16384)
+            one, one_cpu, rss1, disk1 = run_workers(kafka.bootstrap, home, events, 1)
+            two, two_cpu, rss2, _ = run_workers(kafka.bootstrap, home, events, 2)
             for name, value in (("kp", kp), ("ft", ft), ("ftb", ftb), ("one", one), ("two", two),
-                                ("one/ft", one / ft), ("one/ftb", one / ftb), ("two/one", two / one)):  # fmt: skip
+                                ("one/ft", one / ft), ("one/ftb", one / ftb), ("two/one", two / one),
+                                ("ft cpu", ft_cpu), ("one cpu", one_cpu), ("two cpu", two_cpu),
+                                ("one/ft cpu", one_cpu / ft_cpu), ("one/ftb cpu", one_cpu / ftb_cpu)):  # fmt: skip
                 figures.setdefault(name, []).append(value)
-            print(f"-- run {run + 1}/{args.repeat}")
-            print(f"kafka-python consume+deserialize      : {kp:9.0f} events/s")
             print(
-                f"bare faust agent + Table write        : {ft:9.0f} events/s  (changelog one record per request, the embedded workaround)"
+                f"-- run {run + 1}/{args.repeat}: wall-clock events/s, and events per CPU-second of the consumer process(es)"
+            )
+            print(f"kafka-python consume+deserialize      : {kp:9.0f} events/s  {kp_cpu:9.0f} /cpu-s")
+            print(
+                f"bare faust agent + Table write        : {ft:9.0f} events/s  {ft_cpu:9.0f} /cpu-s  (changelog one record per request, the embedded workaround)"
             )
             print(
-                f"  same, faust's default batching      : {ftb:9.0f} events/s  (recovery not exact on the embedded broker)"
+                f"  same, faust's default batching      : {ftb:9.0f} events/s  {ftb_cpu:9.0f} /cpu-s  (recovery not exact on the embedded broker)"
             )
             print(
-                f"full logic, 1 worker                  : {one:9.0f} events/s  = {one / ft:.2f}x faust+Table ({one / ftb:.2f}x batched), {one / kp:.2f}x kafka-python"
+                f"full logic, 1 worker                  : {one:9.0f} events/s  {one_cpu:9.0f} /cpu-s  = {one / ft:.2f}x faust+Table ({one / ftb:.2f}x batched); per CPU {one_cpu / ft_cpu:.2f}x ({one_cpu / ftb_cpu:.2f}x)"
             )
-            print(f"full logic, 2 workers                 : {two:9.0f} events/s  = {two / one:.2f}x 1 worker")
+            print(
+                f"full logic, 2 workers                 : {two:9.0f} events/s  {two_cpu:9.0f} /cpu-s  = {two / one:.2f}x 1 worker"
+            )
             print(f"1 worker: RSS {rss1[0]:.0f} MB, rocksdb state {disk1:.1f} MB for {args.accounts} accounts; "
                   f"2 workers: RSS {', '.join(f'{r:.0f}' for r in rss2)} MB")  # fmt: skip
     if args.repeat > 1:
         print("-- summary")
         for name, values in figures.items():
-            unit = "x" if "/" in name else "events/s"
-            print(f"{name:8s} {_spread(values) if unit != 'x' else _ratio_spread(values)} {unit}")
+            unit = "x" if "/" in name else "events/cpu-s" if "cpu" in name else "events/s"
+            print(f"{name:12s} {_spread(values) if unit != 'x' else _ratio_spread(values)} {unit}")
 
 
 def _ratio_spread(values: list[float]) -> str:
