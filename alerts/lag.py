@@ -85,7 +85,9 @@ class LagProbe:
         consumer.assign(tps)
         start = {tp: min(o[tp] for o in committed.values() if tp in o) for tp in tps}
         for tp in tps:
-            consumer.seek(tp, start[tp])
+            # One record before the committed offset: a caught-up partition then still returns a
+            # record, and with it the high-water mark (an empty fetch reply may not carry one).
+            consumer.seek(tp, max(0, start[tp] - 1))
         ends: dict[TopicPartition, int] = {}
         deadline = time.monotonic() + self.timeout_s
         while len(ends) < len(tps) and time.monotonic() < deadline:
@@ -96,6 +98,9 @@ class LagProbe:
                     ends[tp] = int(hw)
                     consumer.pause(tp)  # known: stop fetching it
         consumer.resume(*tps)
+        for tp in tps:
+            if tp not in ends and start[tp] == 0:
+                ends[tp] = 0  # nothing committed and nothing to fetch: an empty partition
         if len(ends) < len(tps):
             missing = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in tps if tp not in ends)
             raise LagProbeError(f"no high-water mark within {self.timeout_s}s for {missing}")

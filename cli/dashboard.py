@@ -45,7 +45,8 @@ def how_to_query(endpoints: dict[str, str]) -> str:
             f"curl -s '{http}/?user=analyst&password=analyst' --data-binary \"{sql}\"",
             f"python -c \"from clickhouse_driver import Client; print(Client('{host}', port={port}, "
             f"user='analyst', password='analyst').execute('SELECT count() FROM {db}.touchpoints'))\"",
-            "html report: touchstream report --model all --format html > report.html, open report.html",
+            f"html report: .venv/bin/touchstream report --model all --format html "
+            f"(writes {endpoints.get('home', '.touchstream')}/report.html)",
         ]
     )
 
@@ -110,6 +111,7 @@ class Dashboard:
         try:
             self.lag = sum(self.lag_probe.measure().values())
         except (AlertError, OSError) as exc:
+            self.lag = None  # never show a stale figure as if it were current
             self.problems.append(f"lag: {exc}")
         try:
             self._velocity()
@@ -132,7 +134,7 @@ class Dashboard:
     def render(self) -> RenderableType:
         intake = Table.grid(padding=(0, 2))
         if self.stats is not None:
-            state = "done" if self.stats.done else "sending"
+            state = "stopped" if self.stats.done else "sending"
             intake.add_row(
                 "demo sender", f"{self.stats.accepted:,} accepted ({state}), {self.stats.rate():,.0f}/s"
             )

@@ -54,6 +54,7 @@ def _start_demo(collector: str, stop: threading.Event, console: Console) -> Send
             send_blocking(collector, sim.requests(), rate=DEMO_RATE, stats=stats, stop=stop)
             live_seed = seed
             while not stop.is_set():
+                stats.done = False  # each send() marks the stats done; the live phase goes on
                 live_seed += 1
                 sim = simulate(accounts=LIVE_ACCOUNTS, days=LIVE_DAYS, seed=live_seed)
                 send_blocking(collector, sim.requests(), rate=LIVE_RATE, stats=stats, stop=stop)
