@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import weakref
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,8 +69,8 @@ def _count(stage: str, n_in: int, out: BatchOutput) -> None:
     LAST_BATCH.labels(stage).set_to_current_time()
     if out.dead_letters:
         DEAD_LETTERS.labels(stage).inc(out.dead_letters)
-    for topic, _, _ in out.sends:
-        RECORDS_OUT.labels(topic).inc()
+    for topic, n in Counter(topic for topic, _, _ in out.sends).items():
+        RECORDS_OUT.labels(topic).inc(n)
 
 
 def register(
