@@ -234,14 +234,16 @@ FROM levels
 GROUP BY first_touch_channel
 ORDER BY accounts DESC, first_touch_channel;
 
--- rule_credits: as in 0003 (same rules, same parameters), reading only the converting accounts'
--- touchpoints from the earliest lookback on, resolved exactly as account_journeys does.
-CREATE OR REPLACE VIEW {db}.rule_credits AS
+-- rule_credits_between: rule_credits (0003: same rules, same parameters) for the conversions of one
+-- period [since, until) (conversion date). It reads only the converting accounts' touchpoints from the
+-- earliest lookback on, resolved exactly as account_journeys does, so a month costs a month's work.
+CREATE OR REPLACE VIEW {db}.rule_credits_between AS
 WITH
     conv AS (
         SELECT conversion_id, ts AS conversion_ts, account_id, amount
         FROM {db}.conversions FINAL
         WHERE stage = {stage:String} AND account_id != ''
+          AND toDate(ts) >= {since:Date} AND toDate(ts) < {until:Date}
     ),
     marks AS (
         SELECT account_id, minIf(ts, stage = 'lead') AS lead_ts, minIf(ts, stage = 'opportunity') AS opp_ts,
@@ -249,7 +251,6 @@ WITH
         FROM {db}.conversions FINAL
         GROUP BY account_id
     ),
-
     people AS (SELECT person_id FROM {db}.person_accounts WHERE resolved_account IN (SELECT account_id FROM conv)),
     devices AS (SELECT anonymous_id FROM {db}.device_people WHERE resolved_person IN (SELECT person_id FROM people)),
     touches AS (
@@ -261,6 +262,7 @@ WITH
             FROM {db}.touchpoints FINAL
             WHERE NOT is_bot
               AND ts > (SELECT min(conversion_ts) FROM conv) - toIntervalDay(greatest({lookback_days:UInt32}, {lead_gen_days:UInt32}))
+              AND ts <= (SELECT max(conversion_ts) FROM conv)
               AND (anonymous_id IN (SELECT anonymous_id FROM devices) OR person_id IN (SELECT person_id FROM people)
                    OR account_id IN (SELECT account_id FROM conv))
         ) AS t
@@ -330,3 +332,10 @@ ARRAY JOIN [
 -- the conversions; keeping the written order is 2x faster at 10M touchpoints. Copies of one event share
 -- toDate(ts), hence its month partition, so FINAL need not merge across partitions.
 SETTINGS query_plan_join_swap_table = 0, do_not_merge_across_partitions_select_final = 1;
+
+-- rule_credits: every conversion of the stage (the Date type ends at 2149-06-06).
+CREATE OR REPLACE VIEW {db}.rule_credits AS
+SELECT *
+FROM {db}.rule_credits_between(
+    stage = {stage:String}, since = '1970-01-01', until = '2149-06-06', lookback_days = {lookback_days:UInt32},
+    lead_gen_days = {lead_gen_days:UInt32}, half_life_days = {half_life_days:Float64});

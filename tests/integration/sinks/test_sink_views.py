@@ -180,3 +180,13 @@ def test_account_first_touches_match_account_journeys(own_ch):
         "ORDER BY account_id"
     )
     assert got == expected
+
+
+def test_rule_credits_between_takes_the_period_of_conversions(own_ch):
+    params = "stage = 'closed_won', lookback_days = 90, lead_gen_days = 30, half_life_days = 7"
+    april = own_ch.execute(
+        f"SELECT event_id, credit FROM rule_credits_between({params}, {APRIL}) "
+        "WHERE model = 'linear' ORDER BY ts"
+    )
+    assert [e for e, _ in april] == ["a1", "a3", "a4", "a5", "a6", "a7"]  # the won deal of 04-01
+    assert own_ch.execute(f"SELECT count() FROM rule_credits_between({params}, {MARCH})") == [(0,)]
