@@ -11,9 +11,9 @@ aiokafka rather than kafka-python because it fetches ~3x faster here (C record p
 thread) while the loop fills the next one, so fetching overlaps inserting. At most one insert per
 table is in flight and each commits only after the previous one did, so offsets are committed in
 order. While ClickHouse fails, the next due batch waits for the stalled one and the loop stops
-calling ``getmany``: nothing more is fetched (memory stays bounded by two batches per topic plus one
-prefetched fetch per partition), the stalled batch is retried with exponential backoff, and the
-group membership is kept by aiokafka's heartbeat task.
+calling ``getmany``: nothing more is fetched (memory stays bounded by the stalled batch, the next
+one of up to ``2 * batch_rows`` messages, and one prefetched fetch per partition), the stalled batch
+is retried with exponential backoff, and the group membership is kept by aiokafka's heartbeat task.
 """
 
 from __future__ import annotations
