@@ -61,51 +61,17 @@ SELECT
     earliest.3 AS first_channel
 FROM (
     SELECT if(e.resolved_account != '', e.resolved_account, t.account_id) AS account_id, t.first_touch AS first_touch
-    FROM {db}.touch_devices AS t
+    FROM (
+        -- Fold parts not merged yet first (the sink adds one per batch): the joins then see one row per device.
+        SELECT anonymous_id, person_id, account_id, min(first_touch) AS first_touch
+        FROM {db}.touch_devices
+        GROUP BY anonymous_id, person_id, account_id
+    ) AS t
     LEFT JOIN {db}.device_people AS d ON d.anonymous_id = t.anonymous_id
     LEFT JOIN {db}.person_accounts AS e ON e.person_id = if(t.person_id != '', t.person_id, d.resolved_person)
 )
 WHERE account_id != ''
 GROUP BY account_id;
-
--- demand_gen_kpis: as in 0004, with FINAL kept within partitions.
-CREATE OR REPLACE VIEW {db}.demand_gen_kpis AS
-WITH
-    toDate({since:Date}) AS p_since,
-    toDate({until:Date}) AS p_until,
-    p_since - (p_until - p_since) AS p_prev,
-    touches AS (
-        SELECT type, channel, engagement_kind, form_kind, is_branded_search, is_competitor,
-               anonymous_id, toDate(ts) AS day, day >= p_since AS current
-        FROM {db}.touchpoints FINAL
-        WHERE NOT is_bot AND toDate(ts) >= p_prev AND toDate(ts) < p_until
-    ),
-    visit_days AS (
-        SELECT anonymous_id, day, count() AS touches,
-               countIf(type IN ('engagement', 'form_submit')) AS engaged
-        FROM touches
-        WHERE current AND type IN ('page_view', 'engagement', 'form_submit') AND anonymous_id != ''
-        GROUP BY anonymous_id, day
-    )
-SELECT
-    countIf(current AND type = 'page_view') AS page_views,
-    uniqExactIf(anonymous_id, current AND type = 'page_view') AS visitors,
-    (SELECT countIf(touches >= 2 OR engaged > 0) FROM visit_days) AS engaged_sessions,
-    countIf(current AND type = 'engagement' AND channel IN ('organic_social', 'paid_social')) AS social_engagements,
-    countIf(current AND ((type = 'engagement' AND engagement_kind = 'content')
-                         OR (type = 'form_submit' AND form_kind = 'gated_content'))) AS content_consumption,
-    countIf(current AND type = 'engagement' AND engagement_kind IN ('podcast', 'video')) AS podcast_video_engagements,
-    countIf(current AND type = 'engagement' AND engagement_kind IN ('event', 'webinar')) AS event_attendance,
-    countIf(current AND type = 'mention' AND NOT is_competitor) AS brand_mentions,
-    countIf(current AND type = 'mention' AND is_competitor) AS competitor_mentions,
-    brand_mentions / nullIf(brand_mentions + competitor_mentions, 0) AS share_of_voice,
-    countIf(current AND type = 'page_view' AND channel = 'direct') AS direct_visits,
-    countIf(NOT current AND type = 'page_view' AND channel = 'direct') AS direct_visits_prev,
-    direct_visits / nullIf(direct_visits_prev, 0) - 1 AS direct_traffic_growth,
-    countIf(current AND is_branded_search) AS branded_search_visits
-FROM touches
--- Copies of one event share toDate(ts), hence its month partition: FINAL need not merge across them.
-SETTINGS do_not_merge_across_partitions_select_final = 1;
 
 -- demand_gen_influence: as in 0004, reading only the opportunities' accounts' demand-gen touches of
 -- [since - lookback, until). Existence does not care about redelivered copies, hence no FINAL.
@@ -329,9 +295,8 @@ ARRAY JOIN [
         f_roles * 0.9 / length(f_anchors) + 0.1 / f_distinct))
 ] AS m
 -- The planner's automatic join swap builds the hash table from the touches (millions of rows) instead of
--- the conversions; keeping the written order is 2x faster at 10M touchpoints. Copies of one event share
--- toDate(ts), hence its month partition, so FINAL need not merge across partitions.
-SETTINGS query_plan_join_swap_table = 0, do_not_merge_across_partitions_select_final = 1;
+-- the conversions; keeping the written order is 2x faster at 10M touchpoints.
+SETTINGS query_plan_join_swap_table = 0;
 
 -- rule_credits: every conversion of the stage (the Date type ends at 2149-06-06).
 CREATE OR REPLACE VIEW {db}.rule_credits AS
