@@ -119,6 +119,9 @@ def test_analyst_user_is_read_only(clickhouse_server, ch_database):
         "127.0.0.1", port=clickhouse_server.tcp_port, user=ANALYST_USER, password=ANALYST_PASSWORD
     )
     assert analyst.execute(f"SELECT count() >= 0 FROM {ch_database}.touchpoints") == [(1,)]
+    # rule_credits carries a per-query setting, which readonly = 2 still allows.
+    params = "stage = 'closed_won', lookback_days = 90, lead_gen_days = 30, half_life_days = 7"
+    assert analyst.execute(f"SELECT count() >= 0 FROM {ch_database}.rule_credits({params})") == [(1,)]
     try:
         analyst.execute(f"INSERT INTO {ch_database}.alerts (alert_id) VALUES", [("x",)])
     except Exception as exc:  # noqa: BLE001 - the server's refusal is what we assert on
