@@ -20,11 +20,11 @@ def as_str(value: object, limit: int = 4096) -> str | None:
 
 def as_id(value: object) -> str | None:
     """User and anonymous ids: Segment allows numbers as well as strings."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
+    if isinstance(value, str):  # the common case first: two of these per message
+        return as_str(value, 256)
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return as_str(value, 256)
+    return None
 
 
 def as_obj(value: object, field: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,8 @@ __all__ = ["NAMESPACE", "Mapped", "foreign_event_id"]
 
 # Fixed forever: a non-UUID messageId / eid maps to the same uuid5 on every retry.
 NAMESPACE = uuid.UUID("0b6f2a9e-51c4-4d8e-a3f7-9c2e41d07a65")
+# What the SDKs send (uuid4 str): taken as is, ~10x cheaper than a uuid.UUID round trip per message.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(slots=True)
@@ -52,6 +55,8 @@ def foreign_event_id(message_id: object, message: object) -> str:
     Deterministic either way, so an SDK retry of the same message never counts twice.
     """
     if isinstance(message_id, str) and message_id:
+        if _CANONICAL_UUID.fullmatch(message_id):
+            return message_id
         try:
             return str(uuid.UUID(message_id))
         except ValueError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -131,13 +132,16 @@ class CompatIntake:
             ((p.anonymous_id or p.person_id or p.event_id).encode(), jsonio.dumps(p.model_dump(mode="json")))
             for p in mapped.product_events
         ]
-        sends = [self.c.producer.send(records)]
         if product_records and self.products is not None:
-            sends.append(self.products.send(product_records))
-        await asyncio.gather(*sends)
-        for event in result.events:
-            self.c.metrics.accepted.labels(event.type, info.source).inc()
-        self.c.metrics.accepted.labels("product_event", info.source).inc(len(product_records))
+            await asyncio.gather(self.c.producer.send(records), self.products.send(product_records))
+        else:
+            # Awaited directly, as the native route does: gather's task would submit a tick later,
+            # after concurrent requests' records, and split the producer's shared batches.
+            await self.c.producer.send(records)
+        for event_type, count in Counter(e.type for e in result.events).items():
+            self.c.count_accepted(event_type, info.source, count)
+        if product_records:
+            self.c.count_accepted("product_event", info.source, len(product_records))
         return len(records) + len(product_records), rejected
 
     async def segment_answer(self, mapped: Mapped, info: RequestInfo, route: str) -> Response:

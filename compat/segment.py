@@ -19,7 +19,7 @@ from compat.errors import ForeignMessageError
 from compat.fields import as_id, as_obj, as_str, as_time, corrected_ts
 from compat.mapped import Mapped, foreign_event_id
 from compat.names import TrackTable, apply_rule
-from compat.urls import click_ids_from_url, domain_of, utm_from_url
+from compat.urls import domain_of, url_tags
 from schemas import jsonio
 from schemas.errors import FieldError
 from schemas.records import ProductEventRecord
@@ -37,6 +37,7 @@ _CAMPAIGN_KEYS = {
     "term": "term",
 }
 _PAGE_KEYS = ("url", "referrer", "title")
+_DEVICE_KEYS = (("user_agent", "userAgent", 1024), ("ip", "ip", 64), ("locale", "locale", 35))
 
 Out = dict[str, Any] | ProductEventRecord
 
@@ -58,12 +59,9 @@ def _common(
     if person_id := as_id(message.get("userId")):
         out["person_id"] = person_id
     context: dict[str, Any] = {}
-    for ours, theirs, limit in (
-        ("user_agent", "userAgent", 1024),
-        ("ip", "ip", 64),
-        ("locale", "locale", 35),
-    ):
-        if value := as_str(ctx.get(theirs), limit):
+    for ours, theirs, limit in _DEVICE_KEYS:
+        # ``is not None`` first: most messages lack most keys, and this runs per message (profiled).
+        if (raw := ctx.get(theirs)) is not None and (value := as_str(raw, limit)):
             context[ours] = value
     out["context"] = context
     traits = ctx.get("traits")
@@ -79,18 +77,25 @@ def _sub(ctx: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def _place(out: dict[str, Any], ctx: dict[str, Any], props: dict[str, Any], *, from_props: bool) -> None:
-    """URL, referrer and title (``context.page`` first, then page properties), UTM and click ids."""
+    """URL, referrer and title (``context.page`` first, then page properties), UTM and click ids.
+
+    Runs for every page and mapped track: loops go over the keys present, not the keys possible, and
+    skip absent values before calling :func:`as_str` (profiled: most of the mapping's cost).
+    """
     page = _sub(ctx, "page")
     context = out["context"]
     for key in _PAGE_KEYS:
-        value = as_str(page.get(key), 4096) or (as_str(props.get(key), 4096) if from_props else None)
+        value = as_str(raw, 4096) if (raw := page.get(key)) is not None else None
+        if not value and from_props and (raw := props.get(key)) is not None:
+            value = as_str(raw, 4096)
         if value:
             context[key] = value[:1024] if key == "title" else value
-    url = context.get("url")
+    from_url, out["click_ids"] = url_tags(context.get("url"))
     campaign = _sub(ctx, "campaign")
-    utm = {ours: v for theirs, ours in _CAMPAIGN_KEYS.items() if (v := as_str(campaign.get(theirs), 256))}
-    out["utm"] = {**utm_from_url(url), **utm}
-    out["click_ids"] = click_ids_from_url(url)
+    for theirs, raw in campaign.items():
+        if (ours := _CAMPAIGN_KEYS.get(theirs)) is not None and (value := as_str(raw, 256)):
+            from_url[ours] = value  # context.campaign wins over the url's utm_* tags
+    out["utm"] = from_url
 
 
 def _account_domain(traits: dict[str, Any]) -> str | None:
@@ -114,9 +119,10 @@ def _page(message: dict[str, Any], out: dict[str, Any], ctx: dict[str, Any], tab
     if name and "title" not in out["context"]:
         out["context"]["title"] = name
     properties = {k: v for k, v in props.items() if k not in _PAGE_KEYS}
-    for key in ("name", "category"):
-        if value := as_str(message.get(key), 256):
-            properties[key] = value
+    if name:
+        properties["name"] = name[:256]
+    if (category := message.get("category")) is not None and (value := as_str(category, 256)):
+        properties["category"] = value
     if message.get("type") == "screen":
         properties["screen"] = True
     out.update(type="page_view", properties=properties)

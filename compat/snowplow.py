@@ -23,7 +23,7 @@ from compat.errors import ForeignMessageError
 from compat.fields import as_id, as_str, as_time, corrected_ts, non_negative
 from compat.mapped import Mapped, foreign_event_id
 from compat.names import TrackTable, apply_rule
-from compat.urls import click_ids_from_url, utm_from_url
+from compat.urls import url_tags
 from schemas import jsonio
 from schemas.errors import FieldError
 from schemas.records import ProductEventRecord
@@ -131,8 +131,7 @@ def map_payload(payload: Mapping[str, Any], *, received_at: datetime, table: Tra
     context |= {"user_agent": as_str(payload.get("ua"), 1024), "locale": as_str(payload.get("lang"), 35)}
     context["ip"] = as_str(payload.get("ip"), 64)
     out["context"] = {k: v for k, v in context.items() if v is not None}
-    out["utm"] = utm_from_url(url)
-    out["click_ids"] = click_ids_from_url(url)
+    out["utm"], out["click_ids"] = url_tags(url)
 
     if kind == "pv":
         out.update(type="page_view", properties={})

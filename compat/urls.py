@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["CLICK_ID_KEYS", "UTM_KEYS", "click_ids_from_url", "domain_of", "utm_from_url"]
+__all__ = ["CLICK_ID_KEYS", "UTM_KEYS", "click_ids_from_url", "domain_of", "url_tags", "utm_from_url"]
 
 UTM_KEYS = ("source", "medium", "campaign", "content", "term")
 CLICK_ID_KEYS = ("gclid", "li_fat_id", "fbclid", "msclkid")
@@ -23,15 +23,27 @@ def _query(url: str | None) -> dict[str, str]:
     return {k.lower(): v for k, v in parse_qsl(query) if v}
 
 
-def utm_from_url(url: str | None) -> dict[str, str]:
-    """``utm_*`` parameters of ``url`` as contract ``utm`` fields (values cut to 256 chars)."""
-    query = _query(url)
+def _utm(query: dict[str, str]) -> dict[str, str]:
     return {key: query[f"utm_{key}"][:256] for key in UTM_KEYS if f"utm_{key}" in query}
 
 
-def click_ids_from_url(url: str | None) -> dict[str, str]:
-    query = _query(url)
+def _click_ids(query: dict[str, str]) -> dict[str, str]:
     return {key: query[key][:256] for key in CLICK_ID_KEYS if key in query}
+
+
+def utm_from_url(url: str | None) -> dict[str, str]:
+    """``utm_*`` parameters of ``url`` as contract ``utm`` fields (values cut to 256 chars)."""
+    return _utm(_query(url))
+
+
+def click_ids_from_url(url: str | None) -> dict[str, str]:
+    return _click_ids(_query(url))
+
+
+def url_tags(url: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """(UTM, click ids) of ``url``, its query parsed once (the hot path of every page view)."""
+    query = _query(url)
+    return (_utm(query), _click_ids(query)) if query else ({}, {})
 
 
 def domain_of(value: object) -> str | None:
