@@ -132,13 +132,20 @@ class CompatIntake:
             ((p.anonymous_id or p.person_id or p.event_id).encode(), jsonio.dumps(p.model_dump(mode="json")))
             for p in mapped.product_events
         ]
+        counts = Counter(e.type for e in result.events)
+        # Free the mapped dicts and models before waiting for the ack: kept alive across the await
+        # by dozens of concurrent requests, they survive into older GC generations and every
+        # collection walks them again (measured: ~1/3 more CPU per event under load).
+        del result
+        mapped.events.clear()
+        mapped.product_events.clear()
         if product_records and self.products is not None:
             await asyncio.gather(self.c.producer.send(records), self.products.send(product_records))
         else:
             # Awaited directly, as the native route does: gather's task would submit a tick later,
             # after concurrent requests' records, and split the producer's shared batches.
             await self.c.producer.send(records)
-        for event_type, count in Counter(e.type for e in result.events).items():
+        for event_type, count in counts.items():
             self.c.count_accepted(event_type, info.source, count)
         if product_records:
             self.c.count_accepted("product_event", info.source, len(product_records))
@@ -161,6 +168,7 @@ class CompatIntake:
             mapped = segment.map_batch(payload, received_at=info.received_at, table=self.table)
         except ForeignMessageError as exc:
             raise RequestError(400, "not a Segment batch", exc.errors) from None
+        payload.clear()  # the parsed body is no longer needed: see deliver() on why it matters
         return await self.segment_answer(mapped, info, "segment_batch")
 
     async def segment_b(self, request: Request) -> Response:
