@@ -244,7 +244,9 @@ def same(a: list[tuple[object, ...]], b: list[tuple[object, ...]]) -> bool:
             return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)
         return x == y
 
-    return len(a) == len(b) and all(len(r) == len(s) and all(map(close, r, s)) for r, s in zip(a, b, strict=True))
+    return len(a) == len(b) and all(
+        len(r) == len(s) and all(map(close, r, s)) for r, s in zip(a, b, strict=True)
+    )
 
 
 def bench_views(ch_url: str, touchpoints: int, accounts: int) -> None:

@@ -19,7 +19,9 @@ from cli.worker import worker
 
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Touchstream: B2B multi-touch attribution.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Touchstream: B2B multi-touch attribution."
+)
 app.command()(up)
 app.command()(migrate)
 app.command()(demo)

@@ -135,9 +135,7 @@ def _identities(anon: str, person: str, account: str, email: str, at: datetime) 
     records = []
     if anon:
         records.append(
-            IdentityRow(
-                anonymous_id=anon, person_id=person, account_id=account, email=email, updated_at=at
-            )
+            IdentityRow(anonymous_id=anon, person_id=person, account_id=account, email=email, updated_at=at)
         )
     if account:
         records.append(

@@ -42,8 +42,9 @@ def test_up_serves_endpoints_and_stops_cleanly(tmp_path: Path) -> None:
         "TOUCHSTREAM_EMBEDDED_CLICKHOUSE_HTTP_PORT": "0",
         "TOUCHSTREAM_COLLECTOR_PORT": "0",
     }
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "up"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "up"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     endpoints_file = tmp_path / "endpoints.json"
     try:
         deadline = time.monotonic() + 90
@@ -52,9 +53,13 @@ def test_up_serves_endpoints_and_stops_cleanly(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "endpoints.json never appeared"
             time.sleep(0.2)
         endpoints = json.loads(endpoints_file.read_text())
-        assert {"collector", "kafka_bootstrap", "clickhouse_native", "clickhouse_http", "clickhouse_database"} <= set(
-            endpoints
-        )
+        assert {
+            "collector",
+            "kafka_bootstrap",
+            "clickhouse_native",
+            "clickhouse_http",
+            "clickhouse_database",
+        } <= set(endpoints)
         client = connect(endpoints["clickhouse_url"], database=endpoints["clickhouse_database"])
         assert ("touchpoints",) in client.execute("SHOW TABLES")
         children = _children(proc.pid)

@@ -26,11 +26,19 @@ TOUCHPOINTS = SPECS_BY_TOPIC[topics.TOUCHPOINTS]
 
 
 def touch(prefix: str, i: int) -> bytes:
-    return jsonio.dumps({
-        "v": 1, "event_id": f"{prefix}-{i}", "ts": f"2026-03-{1 + i % 28:02d}T10:00:00.{i % 1000:03d}Z",
-        "anonymous_id": f"anon-{i % 50}", "type": "page_view", "channel": "organic_search",
-        "channel_category": "lead_gen", "url": f"https://acme.example/p/{i}", "received_at": None,
-    })
+    return jsonio.dumps(
+        {
+            "v": 1,
+            "event_id": f"{prefix}-{i}",
+            "ts": f"2026-03-{1 + i % 28:02d}T10:00:00.{i % 1000:03d}Z",
+            "anonymous_id": f"anon-{i % 50}",
+            "type": "page_view",
+            "channel": "organic_search",
+            "channel_category": "lead_gen",
+            "url": f"https://acme.example/p/{i}",
+            "received_at": None,
+        }
+    )
 
 
 def produce(bootstrap: str, topic: str, payloads: list[bytes]) -> None:
@@ -43,7 +51,9 @@ def produce(bootstrap: str, topic: str, payloads: list[bytes]) -> None:
 
 def counts(ch, prefix: str) -> tuple[int, int]:
     """(rows analysts see, raw stored rows) for event ids with this prefix."""
-    seen = ch.execute("SELECT count() FROM touchpoints FINAL WHERE startsWith(event_id, %(p)s)", {"p": prefix})
+    seen = ch.execute(
+        "SELECT count() FROM touchpoints FINAL WHERE startsWith(event_id, %(p)s)", {"p": prefix}
+    )
     raw = ch.execute("SELECT count() FROM touchpoints WHERE startsWith(event_id, %(p)s)", {"p": prefix})
     return seen[0][0], raw[0][0]
 
@@ -65,46 +75,73 @@ def run_sink(config: SinkConfig) -> tuple[Sink, threading.Thread]:
 
 
 def config(bootstrap, url, db, topic, group, **kw) -> SinkConfig:
-    return SinkConfig(bootstrap, url, db, group_id=group, routes={topic: TOUCHPOINTS}, embedded_broker=True,
-                      batch_seconds=0.3, **kw)
+    return SinkConfig(
+        bootstrap,
+        url,
+        db,
+        group_id=group,
+        routes={topic: TOUCHPOINTS},
+        embedded_broker=True,
+        batch_seconds=0.3,
+        **kw,
+    )
 
 
-def test_redelivery_counts_once_and_poison_goes_to_dead_letter(kafka_bootstrap, topic_factory, clickhouse_url,
-                                                               own_db, own_ch):
+def test_redelivery_counts_once_and_poison_goes_to_dead_letter(
+    kafka_bootstrap, topic_factory, clickhouse_url, own_db, own_ch
+):
     topic, dead = topic_factory(), topic_factory(partitions=1, prefix="dl")
     prefix = f"rd{uuid.uuid4().hex[:6]}"
     n = 3000
     good = [touch(prefix, i) for i in range(n)]
-    poison = [b"not json", jsonio.dumps({"event_id": "x", "type": "page_view"}),  # missing ts, channel...
-              jsonio.dumps({**jsonio.loads(touch(prefix, 0)), "event_id": f"{prefix}-bad", "is_bot": "yes"})]
+    poison = [
+        b"not json",
+        jsonio.dumps({"event_id": "x", "type": "page_view"}),  # missing ts, channel...
+        jsonio.dumps({**jsonio.loads(touch(prefix, 0)), "event_id": f"{prefix}-bad", "is_bot": "yes"}),
+    ]
     produce(kafka_bootstrap, topic, good + good[:500] + poison)  # 500 duplicates in the stream itself
     group = f"g-{uuid.uuid4().hex[:8]}"
-    sink, thread = run_sink(config(kafka_bootstrap, clickhouse_url, own_db, topic, group, dead_letter_topic=dead))
+    sink, thread = run_sink(
+        config(kafka_bootstrap, clickhouse_url, own_db, topic, group, dead_letter_topic=dead)
+    )
     wait_for(lambda: counts(own_ch, prefix)[0] == n, what="first delivery")
     wait_for(lambda: all(b.empty for b in sink.batches.values()), what="commit")
     sink.stop.set()
     thread.join(30)
     # Forced redelivery of everything: a new group reads the topic again from the start.
-    sink2, thread2 = run_sink(config(kafka_bootstrap, clickhouse_url, own_db, topic, f"{group}-again",
-                                     dead_letter_topic=dead))
-    wait_for(lambda: sink2.lag.get(topic) == 0 and all(b.empty for b in sink2.batches.values())
-             and sum(sink2.next_offset.values()) == n + 500 + 3, what="redelivery consumed")
+    sink2, thread2 = run_sink(
+        config(kafka_bootstrap, clickhouse_url, own_db, topic, f"{group}-again", dead_letter_topic=dead)
+    )
+    wait_for(
+        lambda: (
+            sink2.lag.get(topic) == 0
+            and all(b.empty for b in sink2.batches.values())
+            and sum(sink2.next_offset.values()) == n + 500 + 3
+        ),
+        what="redelivery consumed",
+    )
     sink2.stop.set()
     thread2.join(30)
     seen, raw = counts(own_ch, prefix)
     assert seen == n
     assert raw >= n
-    assert own_ch.execute("SELECT count() FROM account_journeys WHERE startsWith(event_id, %(p)s)",
-                          {"p": prefix}) == [(n,)]
+    assert own_ch.execute(
+        "SELECT count() FROM account_journeys WHERE startsWith(event_id, %(p)s)", {"p": prefix}
+    ) == [(n,)]
     letters = read_all(kafka_bootstrap, dead, expected=6)  # 3 poison rows x 2 deliveries
     reasons = sorted({(d.reason.split(":")[0], d.errors[0]["field"] if d.errors else "") for d in letters})
-    assert reasons == [("expected bool", "is_bot"), ("missing", "channel,channel_category,ts"), ("not JSON", "")]
+    assert reasons == [
+        ("expected bool", "is_bot"),
+        ("missing", "channel,channel_category,ts"),
+        ("not JSON", ""),
+    ]
     assert all(d.stage == "sink" and d.topic == topic for d in letters)
 
 
 def read_all(bootstrap: str, topic: str, expected: int) -> list[DeadLetter]:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             consumer_timeout_ms=5000)
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000
+    )
     out = []
     for message in consumer:
         out.append(DeadLetter.model_validate_json(message.value))
@@ -128,8 +165,9 @@ SINK_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_kill_minus_nine_mid_batch_loses_and_doubles_nothing(kafka_bootstrap, topic_factory, clickhouse_url,
-                                                              own_db, own_ch):
+def test_kill_minus_nine_mid_batch_loses_and_doubles_nothing(
+    kafka_bootstrap, topic_factory, clickhouse_url, own_db, own_ch
+):
     topic, group = topic_factory(), f"g-{uuid.uuid4().hex[:8]}"
     prefix = f"k9{uuid.uuid4().hex[:6]}"
     n = 20000
@@ -160,13 +198,24 @@ def test_clickhouse_restart_under_load_loses_nothing(kafka_bootstrap, topic_fact
         ch = connect(server.url, database="restart")
         topic, prefix, n = topic_factory(), "rs", 12000
         retries_before = metrics.RETRIES.labels("touchpoints")._value.get()
-        sink, thread = run_sink(config(kafka_bootstrap, server.url, "restart", topic, f"g-{uuid.uuid4().hex[:8]}",
-                                       batch_rows=1000, backoff_initial_s=0.1, backoff_max_s=0.5))
+        sink, thread = run_sink(
+            config(
+                kafka_bootstrap,
+                server.url,
+                "restart",
+                topic,
+                f"g-{uuid.uuid4().hex[:8]}",
+                batch_rows=1000,
+                backoff_initial_s=0.1,
+                backoff_max_s=0.5,
+            )
+        )
         produce(kafka_bootstrap, topic, [touch(prefix, i) for i in range(n // 2)])
         wait_for(lambda: counts(ch, prefix)[0] > 0, what="first rows")
         server.stop()
-        producer = threading.Thread(target=produce,
-                                    args=(kafka_bootstrap, topic, [touch(prefix, i) for i in range(n // 2, n)]))
+        producer = threading.Thread(
+            target=produce, args=(kafka_bootstrap, topic, [touch(prefix, i) for i in range(n // 2, n)])
+        )
         producer.start()
         wait_for(lambda: metrics.RETRIES.labels("touchpoints")._value.get() > retries_before, what="retries")
         producer.join(60)
@@ -222,9 +271,13 @@ def test_raw_insert_never_accepts_what_python_rejects_and_stores_the_same_values
     assert fast == [0, 1, 2, 3, 4]
     cols = ", ".join(c for c in TOUCHPOINTS.names if c != "event_id")
     stored = own_ch.execute(
-        f"SELECT replaceOne(event_id, '-raw-', '-'), {cols} FROM touchpoints WHERE startsWith(event_id, %(p)s) "
-        "ORDER BY event_id", {"p": f"{prefix}-raw-"})
+        f"SELECT replaceOne(event_id, '-raw-', '-'), {cols} FROM touchpoints "
+        "WHERE startsWith(event_id, %(p)s) ORDER BY event_id",
+        {"p": f"{prefix}-raw-"},
+    )
     expected = own_ch.execute(
-        f"SELECT replaceOne(event_id, '-col-', '-'), {cols} FROM touchpoints WHERE startsWith(event_id, %(p)s) "
-        "ORDER BY event_id", {"p": f"{prefix}-col-"})
+        f"SELECT replaceOne(event_id, '-col-', '-'), {cols} FROM touchpoints "
+        "WHERE startsWith(event_id, %(p)s) ORDER BY event_id",
+        {"p": f"{prefix}-col-"},
+    )
     assert len(stored) == 5 and stored == [r for r in expected if r[0] in {s[0] for s in stored}]

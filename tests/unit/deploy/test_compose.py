@@ -25,9 +25,10 @@ def _env_keys(service: dict) -> set[str]:
 def test_compose_parses_and_has_the_pipeline() -> None:
     services = COMPOSE["services"]
     assert {"kafka", "clickhouse", "init", "collector", "worker", "sink", "monitor"} <= set(services)
-    assert "KRaft" in (ROOT / "docker-compose.yml").read_text() or services["kafka"]["environment"][
-        "KAFKA_PROCESS_ROLES"
-    ]
+    assert (
+        "KRaft" in (ROOT / "docker-compose.yml").read_text()
+        or services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]
+    )
     for name in ("kafka", "clickhouse"):
         assert "healthcheck" in services[name], f"{name} needs a health check"
 

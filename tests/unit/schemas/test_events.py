@@ -20,8 +20,10 @@ idents = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, 
 timestamps = st.datetimes(
     min_value=dt.datetime(2001, 1, 1), max_value=dt.datetime(2026, 1, 1), timezones=st.just(dt.UTC)
 )
-utm = st.fixed_dictionaries({}, optional={k: idents for k in ("source", "medium", "campaign", "content", "term")})
-props = st.dictionaries(idents, st.one_of(st.integers(-10**9, 10**9), idents, st.booleans()), max_size=5)
+utm = st.fixed_dictionaries(
+    {}, optional={k: idents for k in ("source", "medium", "campaign", "content", "term")}
+)
+props = st.dictionaries(idents, st.one_of(st.integers(-(10**9), 10**9), idents, st.booleans()), max_size=5)
 
 
 def base(ts: dt.datetime, **extra: object) -> dict[str, object]:
@@ -29,18 +31,40 @@ def base(ts: dt.datetime, **extra: object) -> dict[str, object]:
 
 
 events = st.one_of(
-    st.builds(lambda ts, u, p: base(ts, type="page_view", utm=u, properties=p,
-                                    context={"url": "https://example.com/pricing"}), timestamps, utm, props),
-    st.builds(lambda ts, ch, k: base(ts, type="engagement", channel=ch, kind=k), timestamps,
-              st.sampled_from(list(Channel)), st.sampled_from(["social", "podcast", "video", "webinar", "event"])),
+    st.builds(
+        lambda ts, u, p: base(
+            ts, type="page_view", utm=u, properties=p, context={"url": "https://example.com/pricing"}
+        ),
+        timestamps,
+        utm,
+        props,
+    ),
+    st.builds(
+        lambda ts, ch, k: base(ts, type="engagement", channel=ch, kind=k),
+        timestamps,
+        st.sampled_from(list(Channel)),
+        st.sampled_from(["social", "podcast", "video", "webinar", "event"]),
+    ),
     st.builds(lambda ts, b: base(ts, type="mention", brand=b), timestamps, idents),
-    st.builds(lambda ts, p: base(ts, type="identify", person_id=p, email=f"{p}@acme.com"), timestamps, idents),
-    st.builds(lambda ts, f: base(ts, type="form_submit", form_id=f, form_kind="demo_request"), timestamps, idents),
-    st.builds(lambda ts, s, a: base(ts, type="crm_stage", stage=s, amount=a, currency="EUR", account_domain="acme.com"),
-              timestamps, st.sampled_from(["lead", "mql", "sql", "opportunity", "closed_won", "closed_lost"]),
-              st.floats(0, 1e9, allow_nan=False)),
-    st.builds(lambda ts, c: base(ts, type="spend", date="2025-05-01", channel="paid_search", cost=c), timestamps,
-              st.floats(0, 1e6, allow_nan=False)),
+    st.builds(
+        lambda ts, p: base(ts, type="identify", person_id=p, email=f"{p}@acme.com"), timestamps, idents
+    ),
+    st.builds(
+        lambda ts, f: base(ts, type="form_submit", form_id=f, form_kind="demo_request"), timestamps, idents
+    ),
+    st.builds(
+        lambda ts, s, a: base(
+            ts, type="crm_stage", stage=s, amount=a, currency="EUR", account_domain="acme.com"
+        ),
+        timestamps,
+        st.sampled_from(["lead", "mql", "sql", "opportunity", "closed_won", "closed_lost"]),
+        st.floats(0, 1e9, allow_nan=False),
+    ),
+    st.builds(
+        lambda ts, c: base(ts, type="spend", date="2025-05-01", channel="paid_search", cost=c),
+        timestamps,
+        st.floats(0, 1e6, allow_nan=False),
+    ),
 )
 
 
@@ -116,11 +140,21 @@ def test_type_specific_requirements() -> None:
     with pytest.raises(InvalidEvent, match="identify needs person_id or email"):
         parse_event(base(NOW, type="identify"))
     with pytest.raises(InvalidEvent, match="crm_stage needs"):
-        parse_event({"event_id": str(uuid.uuid4()), "ts": NOW.isoformat(), "type": "crm_stage", "stage": "sql"})
+        parse_event(
+            {"event_id": str(uuid.uuid4()), "ts": NOW.isoformat(), "type": "crm_stage", "stage": "sql"}
+        )
     with pytest.raises(InvalidEvent, match="currency"):
         parse_event(base(NOW, type="crm_stage", stage="closed_won", account_domain="a.com", currency="usd"))
-    spend = parse_event({"event_id": str(uuid.uuid4()), "ts": NOW.isoformat(), "type": "spend",
-                         "date": "2025-01-02", "channel": "paid_social", "cost": 10})
+    spend = parse_event(
+        {
+            "event_id": str(uuid.uuid4()),
+            "ts": NOW.isoformat(),
+            "type": "spend",
+            "date": "2025-01-02",
+            "channel": "paid_social",
+            "cost": 10,
+        }
+    )
     assert spend.type == "spend"  # spend rows need no person
 
 

@@ -10,7 +10,9 @@ README = (Path(__file__).resolve().parents[3] / "README.md").read_text()
 
 
 def test_every_setting_is_documented() -> None:
-    missing = [f"TOUCHSTREAM_{n.upper()}" for n in Settings.model_fields if f"TOUCHSTREAM_{n.upper()}" not in README]
+    missing = [
+        f"TOUCHSTREAM_{n.upper()}" for n in Settings.model_fields if f"TOUCHSTREAM_{n.upper()}" not in README
+    ]
     assert not missing, f"add these to the README configuration table: {missing}"
 
 

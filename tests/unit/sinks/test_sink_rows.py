@@ -18,8 +18,9 @@ TS = dt.datetime(2026, 3, 1, 10, 0, 0, 123000, tzinfo=dt.UTC)
 
 
 def record(**over) -> bytes:
-    rec = records.TouchpointRecord(event_id="e1", ts=TS, type="page_view", channel="email",
-                                   channel_category="lead_gen")
+    rec = records.TouchpointRecord(
+        event_id="e1", ts=TS, type="page_view", channel="email", channel_category="lead_gen"
+    )
     return jsonio.dumps({**rec.model_dump(mode="json"), **over})
 
 
