@@ -131,8 +131,11 @@ def _segment_journey(client: Any, s: Sent, social_message_id: str) -> None:
         "referrer": "https://www.google.com/"})  # fmt: skip
     client.page(anonymous_id=s.anon, name="Blog", message_id=social_message_id, properties={
         "url": "https://acme.com/blog/abm", "referrer": "https://www.linkedin.com/feed/"})  # fmt: skip
-    client.identify(user_id=s.user, anonymous_id=s.anon, traits={"email": f"ann@{DOMAIN}"})
-    client.group(user_id=s.user, group_id="g-77", traits={"website": f"https://www.{DOMAIN}/"})
+    # A free-mail address: the account can only come from the group call.
+    client.identify(user_id=s.user, anonymous_id=s.anon, traits={"email": f"{s.user}@gmail.com"},
+                    message_id=f"identify-{s.anon}")  # fmt: skip
+    client.group(user_id=s.user, group_id="g-77", traits={"website": f"https://www.{DOMAIN}/"},
+                 message_id=f"group-{s.anon}")  # fmt: skip
     client.track(anonymous_id=s.anon, user_id=s.user, event="Demo Requested",
                  properties={"form_id": "demo-main"}, message_id=s.demo)  # fmt: skip
     client.track(anonymous_id=s.anon, user_id=s.user, event="Report Exported",
