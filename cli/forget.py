@@ -1,7 +1,8 @@
-"""``touchstream forget``: erase a person from ClickHouse and report the rows removed per table."""
+"""``touchstream forget``: erase a person from ClickHouse and from the stream workers' state."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
@@ -13,11 +14,38 @@ from schemas import jsonio
 from schemas.settings import Settings
 from sinks.client import connect
 from sinks.erasure import Erasure, Subject, erase
+from streams.erasure import ErasureRequestError, request_erasure
 
 __all__ = ["forget"]
 
 
-def _report(result: Erasure, fmt: str, dry_run: bool) -> None:
+def _bootstrap(settings: Settings) -> str | None:
+    """The broker of the running pipeline: the setting, else what ``touchstream up`` wrote."""
+    if settings.kafka_bootstrap:
+        return settings.kafka_bootstrap
+    endpoints = Path(settings.home) / "endpoints.json"
+    if not endpoints.is_file():
+        return None
+    value = jsonio.loads(endpoints.read_bytes()).get("kafka_bootstrap")
+    return str(value) if value else None
+
+
+def _erase_stream_state(settings: Settings, result: Erasure) -> tuple[int | None, str]:
+    """Send the workers their erasure commands; (commands sent or None, a note for the report)."""
+    bootstrap = _bootstrap(settings)
+    if bootstrap is None:
+        return None, "stream state: no broker configured or running, nothing sent"
+    sent = request_erasure(
+        bootstrap,
+        result.anonymous_ids,
+        [*result.person_ids, *result.emails],
+        result.event_ids,
+        result.accounts,
+    )
+    return sent, f"stream state: {sent} erasure commands sent to {bootstrap}"
+
+
+def _report(result: Erasure, fmt: str, dry_run: bool, stream: int | None, note: str) -> None:
     if fmt == "json":
         typer.echo(
             jsonio.dumps(
@@ -26,6 +54,7 @@ def _report(result: Erasure, fmt: str, dry_run: bool) -> None:
                     "anonymous_ids": result.anonymous_ids,
                     "deleted": result.deleted,
                     "total": result.total,
+                    "stream_commands": stream,
                     "dry_run": dry_run,
                 }
             ).decode()
@@ -40,6 +69,7 @@ def _report(result: Erasure, fmt: str, dry_run: bool) -> None:
     console = Console()
     console.print(f"person ids: {', '.join(result.person_ids) or '-'}; devices: {len(result.anonymous_ids)}")
     console.print(table)
+    console.print(note)
 
 
 def forget(
@@ -49,7 +79,7 @@ def forget(
     output: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="count, delete nothing")] = False,
 ) -> None:
-    """Erase a person (all their ids, rows and identity links) from ClickHouse."""
+    """Erase a person (all their ids, rows and identity links) from ClickHouse and stream state."""
     if not (email or person_id or anonymous_id):
         typer.echo("give --email, --person-id or --anonymous-id", err=True)
         raise typer.Exit(2)
@@ -62,5 +92,14 @@ def forget(
         result = erase(
             connect(settings.clickhouse_url), settings.clickhouse_database, subject, dry_run=dry_run
         )
-    _report(result, output, dry_run)
+    stream, note = None, "stream state: dry run, no erasure commands sent"
+    if not dry_run:
+        try:
+            stream, note = _erase_stream_state(settings, result)
+        except ErasureRequestError as exc:
+            _report(result, output, dry_run, None, f"stream state NOT erased: {exc}")
+            # ClickHouse no longer names the touches; they leave the journeys with the lookback window.
+            typer.echo(f"stream state not erased: {exc}", err=True)
+            raise typer.Exit(1) from exc
+    _report(result, output, dry_run, stream, note)
     raise typer.Exit(0)

@@ -5,7 +5,8 @@ their ids (every device they used, every person id an email mapped to). Rows go 
 ``DELETE`` (synchronous, immediately invisible to queries; parts are rewritten by later merges).
 Credits are deleted through the touchpoints they credit, so they go first; the first touches derived
 from touchpoints (``touch_devices``) go with them.
-Stream state (journeys held by the workers) is erased separately by the streams stage.
+Stream state (journeys held by the workers) is erased separately by the streams stage
+(``streams.erasure``), from the event ids and accounts ``erase`` reads before deleting.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class Erasure:
     anonymous_ids: list[str]
     emails: list[str]
     deleted: dict[str, int] = field(default_factory=dict)  # table -> rows removed
+    # For the stream workers' erasure: the person's touchpoint event ids and every account they touched.
+    event_ids: list[str] = field(default_factory=list)
+    accounts: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -86,6 +90,7 @@ def erase(client: Client, database: str, subject: Subject, *, dry_run: bool = Fa
     """Delete every row of ``subject``; returns the ids found and the rows removed per table."""
     found = resolve(client, database, subject)
     params = {"p": found.person_ids, "a": found.anonymous_ids, "e": found.emails}
+    _stream_keys(client, database, found, params)
     for table, predicate in _targets(database):
         target = f"{database}.{table}"
         # Raw count (not FINAL): redelivered copies not yet merged are rows too, and they go as well.
@@ -94,3 +99,18 @@ def erase(client: Client, database: str, subject: Subject, *, dry_run: bool = Fa
         if count and not dry_run:
             client.execute(f"DELETE FROM {target} WHERE {predicate}", params)
     return found
+
+
+def _stream_keys(client: Client, database: str, found: Erasure, params: dict[str, list[str]]) -> None:
+    """Read what the stream erasure needs while the rows still exist."""
+    by_person = "has(%(p)s, person_id) OR has(%(a)s, anonymous_id)"
+    rows = client.execute(
+        f"SELECT DISTINCT event_id, account_id FROM {database}.{tables.TOUCHPOINTS} WHERE {by_person}", params
+    )
+    found.event_ids = sorted({event_id for event_id, _ in rows})
+    linked = client.execute(
+        f"SELECT DISTINCT account_id FROM {database}.{tables.IDENTITIES} "
+        f"WHERE {by_person} OR has(%(e)s, lower(email))",
+        params,
+    )
+    found.accounts = sorted(({account for _, account in rows} | {a for (a,) in linked}) - {""})

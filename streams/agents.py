@@ -51,15 +51,18 @@ class Topology:
     output: OutputProducer
 
 
-def _set(table: Any, event: Any, key: str, value: bytes) -> None:
+def _set(table: Any, event: Any, key: str, value: bytes | None) -> None:
     token = _current_event.set(weakref.ref(event))
     try:
-        table[key.encode()] = value
+        if value is not None:
+            table[key.encode()] = value
+        elif key.encode() in table:
+            del table[key.encode()]  # an erasure (streams.erasure): a tombstone in the changelog
     finally:
         _current_event.reset(token)
 
 
-def _write_state(table: Any, events: Sequence[Any], writes: dict[str, tuple[bytes, int]]) -> None:
+def _write_state(table: Any, events: Sequence[Any], writes: dict[str, tuple[bytes | None, int]]) -> None:
     for key, (value, index) in writes.items():
         _set(table, events[index], key, value)
 

@@ -18,6 +18,7 @@ from schemas.events import Event, IdentifyEvent, SpendEvent, parse_event
 from streams.config import StreamConfig, StreamTopics
 from streams.dead_letter import dead_letter
 from streams.enrich import enrich, spend_record
+from streams.erasure import control_keys
 from streams.identity import DeviceState, Link, person_key, stitch, visitor_key
 from streams.rows import IdentityRow, encode
 
@@ -31,7 +32,8 @@ class BatchOutput:
     """Records to produce (before state is written) and the changed state per table key."""
 
     sends: list[Send] = field(default_factory=list)
-    writes: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # key -> (state, batch index)
+    # key -> (state, batch index); state None = delete the key (erasure)
+    writes: dict[str, tuple[bytes | None, int]] = field(default_factory=dict)
     forwards: dict[str, list[list[object]]] = field(default_factory=dict)  # entity -> journey items
     dead_letters: int = 0
 
@@ -57,6 +59,16 @@ def process_events(
     topics = config.topics
     states: dict[str, DeviceState | None] = {}
     for index, value in enumerate(raw):
+        try:
+            erased = control_keys(value)
+        except ValueError as exc:
+            _reject(out, topics, "invalid control envelope", value, details={"error": repr(exc)})
+            continue
+        if erased is not None:
+            for key in erased:  # streams.erasure: forget these visitors / persons
+                states[key] = None
+                out.writes[key] = (None, index)
+            continue
         try:
             event = parse_event(value)
         except InvalidEvent as exc:

@@ -3,7 +3,8 @@
 Faust-free batch logic like :mod:`streams.stage_enrich`. Items per ``by-account`` message:
 ``["t", touch]`` a touch, ``["c", conversion, first_lead_only]`` a conversion, ``["l", parent, ts]``
 a link of this entity to its parent, ``["m", lead, opportunity, lead_conversion]`` markers handed over
-by a child (the last element is optional).
+by a child (the last element is optional), ``["x", event_ids, drop]`` an erasure (see
+:mod:`streams.erasure`): those touches leave the journey, or with ``drop`` the whole entity goes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from schemas import jsonio
 from streams.config import StreamConfig
 from streams.credit import Conversion, apply_markers, assemble
 from streams.dead_letter import dead_letter
+from streams.erasure import ERASE_ITEM
 from streams.journeys import JourneyState, Touchpoint
 from streams.rows import encode
 from streams.stage_enrich import BatchOutput
@@ -68,11 +70,30 @@ def _convert(
     out.sends.extend((topics.credits, key, encode(c)) for c in credits)
 
 
+def _erase(state: JourneyState, item: list[object]) -> bool:
+    """Forget touches by event id, or (``drop``) everything this entity knows."""
+    erased = set(map(str, item[1]))  # type: ignore[call-overload]
+    if item[2]:
+        empty = JourneyState()
+        changed = state != empty
+        for name in JourneyState.__slots__:
+            setattr(state, name, getattr(empty, name))
+        return changed
+    kept = [t for t in state.touches if t.event_id not in erased]
+    changed = len(kept) != len(state.touches)
+    state.touches = kept
+    # Markers stay: they hold a time and a conversion id, not the person, and clearing them would let
+    # a second lead signal of the account count as a new lead.
+    return changed
+
+
 def _apply(
     config: StreamConfig, out: BatchOutput, entity: str, state: JourneyState, item: list[object]
 ) -> bool:
     """Apply one item; returns whether the state changed."""
     kind = item[0]
+    if kind == ERASE_ITEM:
+        return _erase(state, item)
     if kind == "l":
         if not state.set_parent(str(item[1]), float(item[2])):  # type: ignore[arg-type]
             return False
@@ -103,6 +124,7 @@ def process_entities(
     out = BatchOutput()
     states: dict[str, JourneyState] = {}
     changed: dict[str, int] = {}  # entity -> index of the last message that changed it
+    dropped: set[str] = set()  # entities an erasure emptied: deleted rather than stored empty
     for index, (key, value) in enumerate(batch):
         entity = key.decode("utf-8", errors="replace")
         try:
@@ -116,6 +138,8 @@ def process_entities(
             for item in items:
                 if _apply(config, out, entity, state, item):
                     changed[entity] = index
+                if item[0] == ERASE_ITEM and item[2]:
+                    dropped.add(entity)
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             letter = dead_letter(
                 "unprocessable journey item", value, config.topics.by_account, details={"error": repr(exc)}
@@ -124,6 +148,9 @@ def process_entities(
             out.dead_letters += 1
     for entity, index in changed.items():
         state = states[entity]
+        if entity in dropped and state == JourneyState():
+            out.writes[entity] = (None, index)
+            continue
         state.prune(config.windows)
         out.writes[entity] = (jsonio.dumps(state.to_json()), index)
     out.flush_forwards(config.topics.by_account)
