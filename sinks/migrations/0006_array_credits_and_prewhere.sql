@@ -1,8 +1,8 @@
--- Analyst views under 1 s at 10M touchpoints, same answers as 0005 (which stays the reference for the
+-- Faster analyst views at 10M touchpoints, same answers as 0005 (which stays the reference for the
 -- rules; see its comments). What changed, from profiling each view:
---   * filters on touchpoints run as PREWHERE, before FINAL: FINAL then merges only the rows the view
---     needs instead of the whole period. Exact because every filtered column (bot flag, ids, type, time)
---     is a property of the event, identical in every delivered copy of it;
+--   * rule_credits_between filters touchpoints in PREWHERE, before FINAL: FINAL then merges only the
+--     rows of the converting accounts instead of the whole period. Exact because every filtered column
+--     (bot flag, ids, time) is a property of the event, identical in every delivered copy of it;
 --   * first touches fold with min() over a String key instead of a Tuple: min() of a Tuple goes through
 --     ClickHouse's generic (Field) path, several times slower. The key is toString(ts) (fixed width
 --     'YYYY-MM-DD hh:mm:ss.sss', so it sorts as the time does), event_id, a NUL byte, channel: it orders
@@ -10,6 +10,8 @@
 --   * lead_gen_kpis resolves first touches only for its period's wins (backward resolution, as in 0005);
 --   * rule_credits_between gathers each conversion's window into one sorted array and computes the seven
 --     models with array functions (one pass) instead of window functions over every journey row.
+-- demand_gen_kpis stays as in 0004: the same PREWHERE there measured no faster (FINAL over the period's
+-- rows is its cost either way).
 
 -- account_first_touches: as in 0005 (same columns), folded over the String key.
 CREATE OR REPLACE VIEW {db}.account_first_touches AS
@@ -33,47 +35,6 @@ FROM (
     WHERE account_id != ''
     GROUP BY account_id
 );
-
--- demand_gen_kpis: as in 0004; the period, bot and type filters run before FINAL (PREWHERE).
-CREATE OR REPLACE VIEW {db}.demand_gen_kpis AS
-WITH
-    toDate({since:Date}) AS p_since,
-    toDate({until:Date}) AS p_until,
-    p_since - (p_until - p_since) AS p_prev,
-    touches AS (
-        SELECT type, channel, engagement_kind, form_kind, is_branded_search, is_competitor,
-               anonymous_id, toDate(ts) AS day, day >= p_since AS current
-        FROM {db}.touchpoints FINAL
-        PREWHERE NOT is_bot AND toDate(ts) >= p_prev AND toDate(ts) < p_until
-    ),
-    visit_days AS (
-        SELECT anonymous_id, toDate(ts) AS day, count() AS touches,
-               countIf(type IN ('engagement', 'form_submit')) AS engaged
-        FROM {db}.touchpoints FINAL
-        PREWHERE NOT is_bot AND toDate(ts) >= p_since AND toDate(ts) < p_until
-            AND type IN ('page_view', 'engagement', 'form_submit') AND anonymous_id != ''
-        GROUP BY anonymous_id, day
-    )
-SELECT
-    countIf(current AND type = 'page_view') AS page_views,
-    uniqExactIf(anonymous_id, current AND type = 'page_view') AS visitors,
-    (SELECT countIf(touches >= 2 OR engaged > 0) FROM visit_days) AS engaged_sessions,
-    countIf(current AND type = 'engagement' AND channel IN ('organic_social', 'paid_social')) AS social_engagements,
-    countIf(current AND ((type = 'engagement' AND engagement_kind = 'content')
-                         OR (type = 'form_submit' AND form_kind = 'gated_content'))) AS content_consumption,
-    countIf(current AND type = 'engagement' AND engagement_kind IN ('podcast', 'video')) AS podcast_video_engagements,
-    countIf(current AND type = 'engagement' AND engagement_kind IN ('event', 'webinar')) AS event_attendance,
-    countIf(current AND type = 'mention' AND NOT is_competitor) AS brand_mentions,
-    countIf(current AND type = 'mention' AND is_competitor) AS competitor_mentions,
-    brand_mentions / nullIf(brand_mentions + competitor_mentions, 0) AS share_of_voice,
-    countIf(current AND type = 'page_view' AND channel = 'direct') AS direct_visits,
-    countIf(NOT current AND type = 'page_view' AND channel = 'direct') AS direct_visits_prev,
-    direct_visits / nullIf(direct_visits_prev, 0) - 1 AS direct_traffic_growth,
-    countIf(current AND is_branded_search) AS branded_search_visits
-FROM touches
--- Partitions are months of ts and ts's day leads the sorting key, so copies of one event never sit in
--- two partitions: FINAL can merge each partition on its own.
-SETTINGS do_not_merge_across_partitions_select_final = 1;
 
 -- lead_gen_kpis: as in 0005; days_to_convert resolves the first touches of the period's winning accounts
 -- only: their people and devices first (a superset filter on touch_devices), then exactly as
