@@ -41,6 +41,14 @@ def test_kill_and_restart_loses_and_doubles_nothing(workers: Workers, kafka_boot
 
     read_until(kafka_bootstrap, t.credits, leads_done, timeout_s=90)
     # Opportunities only need the journeys the first worker built before it died: recovered state.
+    send_opportunities_and_check_credits(kafka_bootstrap, workers, journeys)
+
+
+def send_opportunities_and_check_credits(
+    kafka_bootstrap: str, workers: Workers, journeys: list[Journey]
+) -> None:
+    """Send each journey's opportunity; every expected credit arrives, and a redelivery never changes one."""
+    t = workers.topics
     produce(kafka_bootstrap, t.events, [j.opportunity for j in journeys])
     expected = _expected(journeys)
     records = read_until(

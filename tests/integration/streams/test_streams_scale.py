@@ -10,7 +10,7 @@ import pytest
 from embedded.kafka import free_port
 from tests.integration.streams.streams_harness import Workers, metrics, produce, read_until
 from tests.integration.streams.streams_journey import Journey
-from tests.integration.streams.test_streams_restart import _expected
+from tests.integration.streams.test_streams_restart import send_opportunities_and_check_credits
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,9 @@ def _wait(check: object, timeout_s: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_two_workers_share_partitions_and_survive_one_stopping(workers: Workers, kafka_bootstrap: str) -> None:
+def test_two_workers_share_partitions_and_survive_one_stopping(
+    workers: Workers, kafka_bootstrap: str
+) -> None:
     t = workers.topics
     ports = [free_port(), free_port()]
     procs = [workers.start(replica=i, metrics_port=port) for i, port in enumerate(ports)]
@@ -59,19 +61,6 @@ def test_two_workers_share_partitions_and_survive_one_stopping(workers: Workers,
     read_until(
         kafka_bootstrap, t.credits, lambda rs: {r["conversion_id"] for r in rs} >= lead_ids, timeout_s=60
     )
-    produce(kafka_bootstrap, t.events, [j.opportunity for j in journeys])
-    expected = _expected(journeys)
-    records = read_until(
-        kafka_bootstrap, t.credits,
-        lambda rs: {(r["conversion_id"], r["model"], r["event_id"]) for r in rs} >= set(expected), timeout_s=60,
-    )  # fmt: skip
-    seen: dict[tuple[str, str, str], float] = {}
-    for r in records:
-        key = (r["conversion_id"], r["model"], r["event_id"])
-        assert key not in seen or seen[key] == r["credit"], f"redelivery changed {key}"
-        seen[key] = r["credit"]
-    assert set(seen) == set(expected), workers.log()
-    for key, share in expected.items():
-        assert seen[key] == pytest.approx(share, abs=1e-9), key
+    send_opportunities_and_check_credits(kafka_bootstrap, workers, journeys)
     assert metrics(ports[0]).get(ASSIGNED.format(t.events)) == 4  # the survivor took every partition
     assert procs[0].poll() is None
