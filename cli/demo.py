@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from demo import simulate
-from demo.errors import DemoError
+from cli import running
+from demo import Simulation, simulate
+from demo.errors import CollectorRejectedError, DemoError
 from demo.files import write_jsonl
 from demo.sender import send_blocking
-from schemas import jsonio
+from demo.wire import Request
 from schemas.settings import Settings
 
-__all__ = ["collector_url", "demo"]
+__all__ = ["demo", "demo_requests"]
 
 
-def collector_url(settings: Settings) -> str:
-    """The collector of the running ``touchstream up``, from ``$TOUCHSTREAM_HOME/endpoints.json``."""
-    path = settings.home / "endpoints.json"
-    try:
-        return str(jsonio.loads(path.read_bytes())["collector"])
-    except (OSError, ValueError, KeyError) as exc:
-        raise typer.BadParameter(
-            f"no running collector found in {path}; start `touchstream up` or pass --collector"
-        ) from exc
+KEYS_HINT = (
+    "the demo signs with the first of TOUCHSTREAM_WRITE_KEYS / TOUCHSTREAM_SITE_KEYS: set them as the "
+    "collector has them"
+)
+
+
+def demo_requests(sim: Simulation, settings: Settings) -> Iterator[Request]:
+    """The simulation's collector requests signed with the configured keys (the first of each).
+
+    With no site key configured, page views go in write-key batches instead of the pixel.
+    """
+    write_keys = settings.write_key_values()
+    if not write_keys:
+        raise DemoError(
+            "TOUCHSTREAM_WRITE_KEYS is empty: the demo sends CRM stages and spend with a write key"
+        )
+    site_key = settings.site_keys[0] if settings.site_keys else None
+    return sim.requests(pixel_share=0.25 if site_key else 0.0, write_key=write_keys[0], site_key=site_key)
 
 
 def demo(
@@ -48,12 +59,18 @@ def demo(
         written = write_jsonl(sim.events, out)
         console.print(f"wrote {written} events to {out}")
         return
-    url = collector or collector_url(Settings())
+    settings = Settings()
+    try:
+        url = collector or running.collector(settings)
+    except running.NoStackError as exc:
+        running.fail(str(exc))
     console.print(f"sending {len(sim.events)} simulated events ({accounts} accounts, {days} days) to {url}")
     try:
-        stats = send_blocking(url, sim.requests(), rate=rate)
+        stats = send_blocking(url, demo_requests(sim, settings), rate=rate)
     except DemoError as exc:
         console.print(f"[red]{exc}[/red]")
+        if isinstance(exc, CollectorRejectedError) and exc.status in (401, 403):
+            console.print(KEYS_HINT)
         raise typer.Exit(1) from exc
     console.print(
         f"accepted {stats.accepted} events ({stats.rejected} rejected) in {stats.requests} requests, "

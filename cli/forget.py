@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli import running
 from embedded.clickhouse import EmbeddedClickHouse
+from embedded.errors import EmbeddedServiceError
 from schemas import jsonio
 from schemas.settings import Settings
 from sinks.client import connect
@@ -19,22 +20,13 @@ from streams.erasure import ErasureRequestError, request_erasure
 __all__ = ["forget"]
 
 
-def _bootstrap(settings: Settings) -> str | None:
-    """The broker of the running pipeline: the setting, else what ``touchstream up`` wrote."""
-    if settings.kafka_bootstrap:
-        return settings.kafka_bootstrap
-    endpoints = Path(settings.home) / "endpoints.json"
-    if not endpoints.is_file():
-        return None
-    value = jsonio.loads(endpoints.read_bytes()).get("kafka_bootstrap")
-    return str(value) if value else None
-
-
 def _erase_stream_state(settings: Settings, result: Erasure) -> tuple[int | None, str]:
     """Send the workers their erasure commands; (commands sent or None, a note for the report)."""
-    bootstrap = _bootstrap(settings)
+    bootstrap = running.kafka_bootstrap(settings)
     if bootstrap is None:
-        return None, "stream state: no broker configured or running, nothing sent"
+        # Only on a stopped embedded home: its broker is memory-only and the next `touchstream up`
+        # rebuilds stream state from ClickHouse, where the person is gone now.
+        return None, "stream state: no broker running; `touchstream up` rebuilds it from ClickHouse"
     sent = request_erasure(
         bootstrap,
         result.anonymous_ids,
@@ -72,6 +64,22 @@ def _report(result: Erasure, fmt: str, dry_run: bool, stream: int | None, note: 
     console.print(note)
 
 
+def _erase_clickhouse(settings: Settings, subject: Subject, dry_run: bool) -> Erasure:
+    """Erase on the configured or running ClickHouse; on a stopped embedded home, start it for this."""
+    try:
+        if (
+            not settings.clickhouse_url
+            and running.read_endpoints(settings) is None
+            and running.embedded_home_allowed(settings)
+        ):
+            with EmbeddedClickHouse(settings.home) as server:
+                return erase(connect(server.url), settings.clickhouse_database, subject, dry_run=dry_run)
+        client, target = running.connect_clickhouse(settings)
+        return erase(client, target.database, subject, dry_run=dry_run)
+    except (running.NoStackError, EmbeddedServiceError) as exc:
+        running.fail(str(exc))
+
+
 def forget(
     email: Annotated[str, typer.Option(help="the person's email")] = "",
     person_id: Annotated[str, typer.Option("--person-id")] = "",
@@ -85,13 +93,7 @@ def forget(
         raise typer.Exit(2)
     settings = Settings()
     subject = Subject(email=email, person_id=person_id, anonymous_id=anonymous_id)
-    if settings.clickhouse_url is None:
-        with EmbeddedClickHouse(settings.home) as server:
-            result = erase(connect(server.url), settings.clickhouse_database, subject, dry_run=dry_run)
-    else:
-        result = erase(
-            connect(settings.clickhouse_url), settings.clickhouse_database, subject, dry_run=dry_run
-        )
+    result = _erase_clickhouse(settings, subject, dry_run)
     stream, note = None, "stream state: dry run, no erasure commands sent"
     if not dry_run:
         try:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from reports.connection import open_reader
+from cli import running
 from reports.errors import ClickHouseUnavailableError, QueryFailedError, ReportOptionError
 from reports.kpis import kpi_rows
 from reports.period import parse_since
+from reports.queries import Reader
 from reports.render import Column, render
 from schemas.settings import Settings
 
@@ -34,9 +35,10 @@ def kpis(
         if fmt not in ("table", "json", "csv"):
             raise ReportOptionError(f"--format must be table, json or csv, got {fmt!r}")
         period = parse_since(since)
-        reader = open_reader(settings.clickhouse_url, settings.clickhouse_database, settings.home)
+        client, target = running.connect_clickhouse(settings)
+        reader = Reader(client, target.database)
         rows = kpi_rows(reader, period)
-    except (ReportOptionError, ClickHouseUnavailableError) as exc:
+    except (ReportOptionError, ClickHouseUnavailableError, running.NoStackError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     except QueryFailedError as exc:

@@ -12,6 +12,7 @@ from cli.migrate import migrate
 from cli.monitor import monitor
 from cli.report import report
 from cli.sink import sink
+from cli.sql import sql
 from cli.topics import topics
 from cli.up import up
 from cli.velocity import velocity
@@ -34,6 +35,7 @@ app.command()(worker)
 app.command()(collector)
 app.command()(sink)
 app.command()(forget)
+app.command()(sql)
 
 if __name__ == "__main__":
     app()

@@ -7,7 +7,6 @@ import signal
 import threading
 import types
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -24,29 +23,17 @@ from alerts.notifiers.log import LogNotifier
 from alerts.notifiers.slack import SlackNotifier
 from alerts.notifiers.webhook import WebhookNotifier
 from alerts.rules import load_rules
-from schemas import jsonio
+from cli import running
 from schemas.settings import Settings
 from sinks.client import connect
 
-__all__ = ["build_notifiers", "clickhouse_url", "monitor"]
+__all__ = ["build_notifiers", "monitor"]
 
 log = logging.getLogger("touchstream.monitor")
 
 
-def clickhouse_url(settings: Settings) -> str:
-    """The configured ClickHouse, else the one a running ``touchstream up`` wrote to endpoints.json."""
-    if settings.clickhouse_url:
-        return settings.clickhouse_url
-    endpoints = Path(settings.home) / "endpoints.json"
-    try:
-        return str(jsonio.loads(endpoints.read_bytes())["clickhouse_url"])
-    except (OSError, KeyError, ValueError):
-        typer.echo("no ClickHouse: set TOUCHSTREAM_CLICKHOUSE_URL or start `touchstream up`", err=True)
-        raise typer.Exit(2) from None
-
-
-def build_notifiers(settings: Settings, client: Client, http: httpx.Client) -> list[Notifier]:
-    notifiers: list[Notifier] = [LogNotifier(), ClickHouseNotifier(client, settings.clickhouse_database)]
+def build_notifiers(settings: Settings, client: Client, database: str, http: httpx.Client) -> list[Notifier]:
+    notifiers: list[Notifier] = [LogNotifier(), ClickHouseNotifier(client, database)]
     if settings.alert_webhook is not None:
         notifiers.append(SlackNotifier(settings.alert_webhook.get_secret_value(), http))
     generic = settings.alert_generic_webhook
@@ -66,7 +53,12 @@ def monitor(
     except AlertError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
-    client = connect(clickhouse_url(settings), database=settings.clickhouse_database)
+    try:
+        target = running.clickhouse(settings)
+        bootstrap = running.kafka_bootstrap(settings)
+    except running.NoStackError as exc:
+        running.fail(str(exc))
+    client = connect(target.url, database=target.database)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: types.FrameType | None) -> None:
@@ -78,14 +70,14 @@ def monitor(
     if settings.metrics_port:
         metrics.serve(settings.metrics_port, settings.metrics_host)
     probe = None
-    if settings.kafka_bootstrap:
-        probe = LagProbe(settings.kafka_bootstrap, rules.lag.groups, embedded_broker=settings.embedded_broker)
+    if bootstrap:
+        probe = LagProbe(bootstrap, rules.lag.groups, embedded_broker=settings.embedded_broker)
     with httpx.Client() as http:
         mon = Monitor(
             client,
-            settings.clickhouse_database,
+            target.database,
             rules,
-            Dispatcher(build_notifiers(settings, client, http)),
+            Dispatcher(build_notifiers(settings, client, target.database, http)),
             metrics,
             probe,
         )

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from attribution import MODELS, RULE_BASED_MODELS
-from reports.connection import open_reader
+from cli import running
 from reports.credits import AttributionResult, ReportRequest, attribute
 from reports.errors import ClickHouseUnavailableError, QueryFailedError, ReportOptionError
 from reports.html import HtmlInputs, render_html
@@ -68,7 +68,8 @@ def report(
         models = MODELS if model == "all" else (model,)
         request = ReportRequest(models, stage, by, lookback, settings.time_decay_half_life_days)
         period = parse_since(since)
-        reader = open_reader(settings.clickhouse_url, settings.clickhouse_database, settings.home)
+        client, clickhouse = running.connect_clickhouse(settings)
+        reader = Reader(client, clickhouse.database)
         result = attribute(reader, request, period)
         if fmt == "html":
             target = out or settings.home / "report.html"
@@ -76,7 +77,7 @@ def report(
             target.write_text(_html(reader, result), encoding="utf-8")
             console.print(f"report written to {target}")
             return
-    except (ReportOptionError, ClickHouseUnavailableError) as exc:
+    except (ReportOptionError, ClickHouseUnavailableError, running.NoStackError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     except QueryFailedError as exc:

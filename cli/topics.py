@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import typer
+from kafka.errors import KafkaError
 from rich.console import Console
 
+from cli import running
 from schemas.settings import Settings
 from streams.admin import ensure_topics
 
@@ -12,12 +13,16 @@ __all__ = ["topics"]
 
 
 def topics() -> None:
-    """Create missing topics on TOUCHSTREAM_KAFKA_BOOTSTRAP; existing ones are left as they are."""
+    """Create missing topics on TOUCHSTREAM_KAFKA_BOOTSTRAP (else the running stack's broker)."""
     settings = Settings()
-    if settings.kafka_bootstrap is None:
-        Console(stderr=True).print(
-            "TOUCHSTREAM_KAFKA_BOOTSTRAP is not set (the embedded broker is set up by `up`)"
-        )
-        raise typer.Exit(2)
-    created = ensure_topics(settings.kafka_bootstrap, settings.partitions)
+    try:
+        bootstrap = running.kafka_bootstrap(settings)
+    except running.NoStackError as exc:
+        running.fail(str(exc))
+    if bootstrap is None:
+        running.fail("no running stack: start `touchstream up` or set TOUCHSTREAM_KAFKA_BOOTSTRAP")
+    try:
+        created = ensure_topics(bootstrap, settings.partitions)
+    except KafkaError as exc:
+        running.fail(f"broker {bootstrap} unreachable: {exc}", 1)
     Console().print(f"created {len(created)} topic(s)" + (f": {', '.join(created)}" if created else ""))

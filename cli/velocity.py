@@ -16,10 +16,9 @@ from alerts.errors import AlertError
 from alerts.queries import fetch_opportunities
 from alerts.rules import load_rules
 from alerts.velocity import FACTOR_LABELS, FACTORS, VelocityReport, velocity_reports
-from cli.monitor import clickhouse_url
+from cli import running
 from schemas import jsonio
 from schemas.settings import Settings
-from sinks.client import connect
 
 __all__ = ["velocity"]
 
@@ -68,11 +67,12 @@ def velocity(
         raise typer.Exit(2)
     end = (at.replace(tzinfo=UTC) if at and at.tzinfo is None else at) or datetime.now(UTC)
     window = timedelta(days=window_days or rule.window_days)
-    client = connect(clickhouse_url(settings), database=settings.clickhouse_database)
     try:
-        opps = fetch_opportunities(
-            client, settings.clickhouse_database, end, end - window * (rule.baseline_windows + 1)
-        )
+        client, target = running.connect_clickhouse(settings)
+    except running.NoStackError as exc:
+        running.fail(str(exc))
+    try:
+        opps = fetch_opportunities(client, target.database, end, end - window * (rule.baseline_windows + 1))
     except AlertError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
