@@ -75,6 +75,10 @@ class ConversionRecord(_Record):
     amount: float = 0.0
     currency: str = ""
     opportunity_id: str = ""
+    # The stream revises a conversion when its journey changes; the table keeps the latest revision
+    # (ReplacingMergeTree(revision, deleted)). ``deleted``: a lead signal that no longer counts.
+    revision: int = 0
+    deleted: bool = False
 
 
 class CreditRecord(_Record):
@@ -90,6 +94,7 @@ class CreditRecord(_Record):
     credit: float
     revenue_credit: float = 0.0
     conversion_ts: datetime
+    revision: int = 0  # latest wins per (conversion, model, event id); 0-credit rows retract a touch
 
 
 class SpendRecord(_Record):

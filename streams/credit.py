@@ -4,60 +4,40 @@ Which events convert (decided here, documented in docs/streams.md):
 * ``crm_stage`` lead, mql, sql, opportunity, closed_won -> a conversion of that stage, credited;
   closed_lost -> a conversion row (for win rates) without credits.
 * ``form_submit`` of kind demo_request, trial, contact or gated_content -> a ``lead`` conversion.
-  A lead form and a CRM ``lead`` stage are two signals of one lead: only the account's first lead
-  signal converts (later ones are touches, not new leads).
+  A lead form and a CRM ``lead`` stage are two signals of one lead: only the account's earliest
+  lead-creating conversion by event time counts (:func:`counts`); a later signal is no new lead.
 Every stage from lead on marks lead creation, opportunity / closed_won mark opportunity creation;
 the touch at or just before each mark is flagged for w_shaped and full_path.
+A credited conversion with no touch in its window is credited whole to channel :data:`NO_CHANNEL`
+(event id ``""``), so no conversion disappears from the credit tables.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from attribution import RULE_BASED_MODELS, Touch, credit
 from schemas.events import LEAD_FORM_KINDS
-from streams.journeys import JourneyState, Touchpoint, Windows
+from streams.journeys import Conversion, JourneyState, Touchpoint, Windows
 from streams.rows import ConversionRow, CreditRow
 
 __all__ = [
     "CREDITED_STAGES",
     "LEAD_FORM_KINDS",
+    "NO_CHANNEL",
     "Conversion",
     "apply_markers",
     "assemble",
+    "counts",
+    "journey_of",
 ]
+
+NO_CHANNEL = "(none)"  # the channel of a conversion with no touch in its window
 
 CREDITED_STAGES = frozenset({"lead", "mql", "sql", "opportunity", "closed_won"})
 _OPPORTUNITY_STAGES = frozenset({"opportunity", "closed_won"})
 _REVENUE_STAGES = _OPPORTUNITY_STAGES
-
-
-@dataclass(frozen=True, slots=True)
-class Conversion:
-    event_id: str
-    ts: float
-    stage: str
-    person: str = ""
-    amount: float = 0.0
-    currency: str = ""
-    opportunity_id: str = ""
-
-    def to_json(self) -> list[object]:
-        return [
-            self.event_id,
-            self.ts,
-            self.stage,
-            self.person,
-            self.amount,
-            self.currency,
-            self.opportunity_id,
-        ]
-
-    @classmethod
-    def from_json(cls, raw: list[object]) -> Conversion:
-        eid, ts, stage, person, amount, currency, opp = raw
-        return cls(str(eid), float(ts), str(stage), str(person), float(amount), str(currency), str(opp))  # type: ignore[arg-type]
 
 
 def _utc(ts: float) -> datetime:
@@ -79,31 +59,17 @@ def _at_or_before(window: list[Touchpoint], marker: tuple[float, str] | None, un
     return candidates[-1].event_id if candidates else None
 
 
-def assemble(
-    state: JourneyState,
-    conversion: Conversion,
-    account_id: str,
-    windows: Windows,
-    half_life_days: float,
-    models: tuple[str, ...] = RULE_BASED_MODELS,
-) -> tuple[ConversionRow, list[CreditRow]]:
-    """The conversion row and one credit row per credited touch and model (deterministic)."""
-    record = ConversionRow(
-        conversion_id=conversion.event_id,
-        ts=_utc(conversion.ts),
-        account_id=account_id,
-        person_id=conversion.person,
-        stage=conversion.stage,
-        amount=conversion.amount,
-        currency=conversion.currency,
-        opportunity_id=conversion.opportunity_id,
-    )
-    if conversion.stage not in CREDITED_STAGES:
-        return record, []
+def counts(state: JourneyState, conversion: Conversion, lead_signal: bool) -> bool:
+    """Whether the conversion counts: a lead signal only if it is the earliest lead-creating one."""
+    return not lead_signal or (state.lead is not None and state.lead[1] == conversion.event_id)
+
+
+def journey_of(state: JourneyState, conversion: Conversion, windows: Windows) -> list[Touch]:
+    """The touches the conversion credits, in order, with the lead / opportunity creation flags."""
     window = state.window(conversion.ts, windows)
     lead_touch = _at_or_before(window, state.lead, conversion.ts)
     opp_touch = _at_or_before(window, state.opportunity, conversion.ts)
-    journey = [
+    return [
         Touch(
             event_id=t.event_id,
             ts=t.ts,
@@ -115,29 +81,75 @@ def assemble(
         )
         for t in window
     ]
+
+
+def assemble(
+    state: JourneyState,
+    conversion: Conversion,
+    account_id: str,
+    windows: Windows,
+    half_life_days: float,
+    models: tuple[str, ...] = RULE_BASED_MODELS,
+    *,
+    revision: int = 0,
+    counted: bool = True,
+    seen: Iterable[str] = (),
+) -> tuple[ConversionRow, list[CreditRow]]:
+    """The conversion row and its credit rows for one revision (deterministic).
+
+    One row per credited touch and model; a counted, credited conversion without touches gets one
+    :data:`NO_CHANNEL` row per model. Every id of ``seen`` (ids earlier revisions credited) that this
+    revision does not credit in a model gets a zero row there, replacing its earlier credit in the
+    ``ReplacingMergeTree(revision)`` table. A lead signal that no longer counts is ``deleted``.
+    """
+    credited = conversion.stage in CREDITED_STAGES
+    record = ConversionRow(
+        conversion_id=conversion.event_id,
+        ts=_utc(conversion.ts),
+        account_id=account_id,
+        person_id=conversion.person,
+        stage=conversion.stage,
+        amount=conversion.amount,
+        currency=conversion.currency,
+        opportunity_id=conversion.opportunity_id,
+        revision=revision,
+        deleted=not counted,
+    )
+    if not credited:
+        return record, []
+    journey = journey_of(state, conversion, windows) if counted else []
+    by_id = {t.event_id: t for t in journey}
     revenue = conversion.amount if conversion.stage in _REVENUE_STAGES else 0.0
     conversion_dt = _utc(conversion.ts)
+    earlier = sorted(set(seen))
+
+    def row(model: str, touch: Touch | None, event_id: str, share: float) -> CreditRow:
+        return CreditRow(
+            conversion_id=conversion.event_id,
+            stage=conversion.stage,
+            model=model,
+            event_id=event_id,
+            ts=_utc(touch.ts) if touch else conversion_dt,
+            account_id=account_id,
+            channel=touch.channel if touch else (NO_CHANNEL if event_id == "" else ""),
+            channel_category=touch.category if touch else "",
+            utm_campaign=touch.campaign if touch else "",
+            credit=share,
+            revenue_credit=share * revenue,
+            conversion_ts=conversion_dt,
+            revision=revision,
+        )
+
     credits: list[CreditRow] = []
     for model in models:
+        shares: dict[str, float] = {}
+        if counted and not journey:
+            shares[""] = 1.0
         for touch, share in credit(
             model, journey, conversion_ts=conversion.ts, half_life_days=half_life_days
         ):
-            if share <= 0.0:
-                continue
-            credits.append(
-                CreditRow(
-                    conversion_id=conversion.event_id,
-                    stage=conversion.stage,
-                    model=model,
-                    event_id=touch.event_id,
-                    ts=_utc(touch.ts),
-                    account_id=account_id,
-                    channel=touch.channel,
-                    channel_category=touch.category,
-                    utm_campaign=touch.campaign,
-                    credit=share,
-                    revenue_credit=share * revenue,
-                    conversion_ts=conversion_dt,
-                )
-            )
+            if share > 0.0:
+                shares[touch.event_id] = shares.get(touch.event_id, 0.0) + share
+        credits.extend(row(model, by_id.get(eid), eid, share) for eid, share in shares.items())
+        credits.extend(row(model, by_id.get(eid), eid, 0.0) for eid in earlier if eid not in shares)
     return record, credits

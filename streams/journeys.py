@@ -12,18 +12,22 @@ from dataclasses import dataclass, field
 
 from schemas.channels import Category
 
-__all__ = ["DAY", "JourneyState", "Touchpoint", "Windows"]
+__all__ = ["DAY", "Conversion", "JourneyState", "Pending", "Touchpoint", "Windows"]
 
 DAY = 86_400.0
 
 
 @dataclass(frozen=True, slots=True)
 class Windows:
-    """Lookback per category in seconds, plus how late an event may arrive and still be placed."""
+    """Lookback per category in seconds, plus how late an event may arrive and still be placed.
+
+    ``allowed_lateness_s`` defaults (``None``) to the longest lookback: a touch that arrives as late as
+    a conversion can look back still revises that conversion's credits (see ``streams.revisions``).
+    """
 
     demand_gen_s: float = 90 * DAY
     lead_gen_s: float = 30 * DAY
-    allowed_lateness_s: float = 7 * DAY
+    allowed_lateness_s: float | None = None
 
     def lookback(self, category: str) -> float:
         return self.demand_gen_s if category == Category.DEMAND_GEN else self.lead_gen_s
@@ -31,6 +35,10 @@ class Windows:
     @property
     def longest_s(self) -> float:
         return max(self.demand_gen_s, self.lead_gen_s)
+
+    @property
+    def lateness_s(self) -> float:
+        return self.longest_s if self.allowed_lateness_s is None else self.allowed_lateness_s
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -52,6 +60,63 @@ class Touchpoint:
         return cls(float(ts), str(event_id), str(channel), str(category), str(campaign))  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    event_id: str
+    ts: float
+    stage: str
+    person: str = ""
+    amount: float = 0.0
+    currency: str = ""
+    opportunity_id: str = ""
+
+    def to_json(self) -> list[object]:
+        return [
+            self.event_id,
+            self.ts,
+            self.stage,
+            self.person,
+            self.amount,
+            self.currency,
+            self.opportunity_id,
+        ]
+
+    @classmethod
+    def from_json(cls, raw: list[object]) -> Conversion:
+        eid, ts, stage, person, amount, currency, opp = raw
+        return cls(str(eid), float(ts), str(stage), str(person), float(amount), str(currency), str(opp))  # type: ignore[arg-type]
+
+
+@dataclass(slots=True)
+class Pending:
+    """A conversion still inside the longest lookback: what its credits were last computed from.
+
+    ``revision`` counts the real changes of its credit inputs (``digest`` is a stable hash of them);
+    ``seen`` holds every event id a revision credited (``""`` = the ``(none)`` row), so a later revision
+    can zero the rows of touches that left. See :mod:`streams.revisions`.
+    """
+
+    conversion: Conversion
+    lead_signal: bool = False  # a lead form / CRM lead stage: counts only if it is the earliest lead
+    revision: int = 0
+    digest: str = ""
+    seen: list[str] = field(default_factory=list)
+
+    def to_json(self) -> list[object]:
+        return [self.conversion.to_json(), self.lead_signal, self.revision, self.digest, self.seen]
+
+    @classmethod
+    def from_json(cls, raw: list[object]) -> Pending:
+        conv, lead_signal, revision, digest, seen = raw
+        return cls(
+            Conversion.from_json(conv),  # type: ignore[arg-type]
+            bool(lead_signal),
+            int(revision),  # type: ignore[call-overload]
+            str(digest),
+            [str(s) for s in seen],  # type: ignore[attr-defined]
+        )
+
+
 @dataclass(slots=True)
 class JourneyState:
     """Touches of one entity, its forwarding link, CRM markers and event-time watermark."""
@@ -62,12 +127,12 @@ class JourneyState:
     lead: tuple[float, str] | None = None  # (ts, conversion id) of the earliest lead-creating conversion
     opportunity: tuple[float, str] | None = None
     watermark: float = 0.0  # highest event time seen
-    lead_conversion: str = ""  # the conversion counted as this entity's lead (form or CRM lead stage)
+    pending: dict[str, Pending] = field(default_factory=dict)  # conversion id -> still revisable
 
     def add(self, touch: Touchpoint, windows: Windows) -> bool:
         """Insert in order (late events too); False if already present or too old to matter."""
         self.watermark = max(self.watermark, touch.ts)
-        if touch.ts < self.watermark - windows.lookback(touch.category) - windows.allowed_lateness_s:
+        if touch.ts < self.watermark - windows.lookback(touch.category) - windows.lateness_s:
             return False
         i = bisect.bisect_left(self.touches, touch)
         if i < len(self.touches) and self.touches[i].event_id == touch.event_id:
@@ -78,11 +143,14 @@ class JourneyState:
         return True
 
     def prune(self, windows: Windows) -> int:
-        """Drop touches no conversion can credit any more; returns how many went."""
-        horizon = self.watermark - windows.allowed_lateness_s
+        """Drop touches no conversion can credit any more, and conversions no late touch can revise."""
+        horizon = self.watermark - windows.lateness_s
         kept = [t for t in self.touches if t.ts >= horizon - windows.lookback(t.category)]
         dropped = len(self.touches) - len(kept)
         self.touches = kept
+        oldest = horizon - windows.longest_s
+        for cid in [c for c, p in self.pending.items() if p.conversion.ts < oldest]:
+            del self.pending[cid]
         return dropped
 
     def mark(self, kind: str, ts: float, conversion_id: str) -> None:
@@ -115,7 +183,7 @@ class JourneyState:
             "l": list(self.lead) if self.lead else None,
             "o": list(self.opportunity) if self.opportunity else None,
             "w": self.watermark,
-            "lc": self.lead_conversion,
+            "c": [p.to_json() for p in self.pending.values()],
         }
 
     @classmethod
@@ -130,5 +198,5 @@ class JourneyState:
             lead=(float(lead[0]), str(lead[1])) if lead else None,  # type: ignore[index]
             opportunity=(float(opp[0]), str(opp[1])) if opp else None,  # type: ignore[index]
             watermark=float(raw["w"]),  # type: ignore[arg-type]
-            lead_conversion=str(raw.get("lc", "")),
+            pending={p.conversion.event_id: p for p in map(Pending.from_json, raw.get("c") or [])},  # type: ignore[call-overload]
         )

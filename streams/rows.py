@@ -72,6 +72,8 @@ class ConversionRow:
     amount: float
     currency: str
     opportunity_id: str
+    revision: int = 0
+    deleted: bool = False
     v: int = 1
 
 
@@ -91,6 +93,7 @@ class CreditRow:
     credit: float
     revenue_credit: float
     conversion_ts: datetime
+    revision: int = 0
     v: int = 1
 
 

@@ -2,9 +2,11 @@
 
 Faust-free batch logic like :mod:`streams.stage_enrich`. Items per ``by-account`` message:
 ``["t", touch]`` a touch, ``["c", conversion, first_lead_only]`` a conversion, ``["l", parent, ts]``
-a link of this entity to its parent, ``["m", lead, opportunity, lead_conversion]`` markers handed over
-by a child (the last element is optional), ``["x", event_ids, drop]`` an erasure (see
-:mod:`streams.erasure`): those touches leave the journey, or with ``drop`` the whole entity goes.
+a link of this entity to its parent, ``["m", lead, opportunity]`` markers and ``["h", pending]``
+conversions handed over by a child (older ``m`` items carry a fourth element, ignored),
+``["x", event_ids, drop]`` an erasure (see :mod:`streams.erasure`): those touches leave the
+journey, or with ``drop`` the whole entity goes. Conversions are credited, and re-credited whenever
+their journey changes, by :mod:`streams.revisions`.
 """
 
 from __future__ import annotations
@@ -13,61 +15,25 @@ from collections.abc import Callable
 
 from schemas import jsonio
 from streams.config import StreamConfig
-from streams.credit import Conversion, apply_markers, assemble
 from streams.dead_letter import dead_letter
 from streams.erasure import ERASE_ITEM
-from streams.journeys import JourneyState, Touchpoint
-from streams.rows import encode
+from streams.journeys import Conversion, JourneyState, Pending, Touchpoint
+from streams.revisions import NEVER, account_of, add_conversion, emit, refresh, take_over
 from streams.stage_enrich import BatchOutput
 
 __all__ = ["account_of", "process_entities"]
 
 
-def account_of(entity: str) -> str:
-    return entity[2:] if entity.startswith("a:") else ""
-
-
 def _hand_over(state: JourneyState, out: BatchOutput) -> None:
-    """Retroactive merge: the buffered touches and markers move to the parent entity."""
+    """Retroactive merge: the buffered touches, markers and conversions move to the parent entity."""
     for touch in state.touches:
         out.forward(state.parent, ["t", touch.to_json()])
-    if state.lead or state.opportunity or state.lead_conversion:
+    if state.lead or state.opportunity:
         lead, opportunity = state.lead, state.opportunity
-        markers: list[object] = [
-            "m",
-            lead and list(lead),
-            opportunity and list(opportunity),
-            state.lead_conversion,
-        ]
-        out.forward(state.parent, markers)
+        out.forward(state.parent, ["m", lead and list(lead), opportunity and list(opportunity)])
+    for item in take_over(state):  # after touches and markers: re-credited on the parent
+        out.forward(state.parent, item)
     state.touches = []
-
-
-def _convert(
-    config: StreamConfig,
-    out: BatchOutput,
-    entity: str,
-    state: JourneyState,
-    conv: Conversion,
-    first_only: bool,
-) -> None:
-    if first_only:
-        # A lead form and the CRM's lead stage are two signals of one lead: count the entity's lead
-        # once. An earlier lead-creating conversion (e.g. an opportunity marks lead creation) also
-        # makes a later form a mere touch. Among lead signals arrival order decides: they travel on
-        # different partitions, and a conversion already emitted cannot be taken back.
-        if state.lead_conversion and state.lead_conversion != conv.event_id:
-            return
-        if state.lead is not None and state.lead[1] != conv.event_id and state.lead[0] <= conv.ts:
-            return
-        state.lead_conversion = conv.event_id
-    apply_markers(state, conv)
-    account = account_of(entity)
-    record, credits = assemble(state, conv, account, config.windows, config.half_life_days, config.models)
-    key = (account or conv.event_id).encode()
-    topics = config.topics
-    out.sends.append((topics.conversions, key, encode(record)))
-    out.sends.extend((topics.credits, key, encode(c)) for c in credits)
 
 
 def _erase(state: JourneyState, item: list[object]) -> bool:
@@ -87,33 +53,34 @@ def _erase(state: JourneyState, item: list[object]) -> bool:
     return changed
 
 
-def _apply(
-    config: StreamConfig, out: BatchOutput, entity: str, state: JourneyState, item: list[object]
-) -> bool:
-    """Apply one item; returns whether the state changed."""
+def _apply(config: StreamConfig, out: BatchOutput, state: JourneyState, item: list[object]) -> float | None:
+    """Apply one item; None if the state did not change, else the earliest conversion time affected."""
     kind = item[0]
     if kind == ERASE_ITEM:
-        return _erase(state, item)
+        return NEVER if _erase(state, item) else None
     if kind == "l":
         if not state.set_parent(str(item[1]), float(item[2])):  # type: ignore[arg-type]
-            return False
+            return None
         _hand_over(state, out)
-        return True
-    if state.parent and kind in ("t", "c", "m"):
+        return NEVER
+    if state.parent and kind in ("t", "c", "m", "h"):
         out.forward(state.parent, item)  # already merged: everything goes on to the parent
-        return False
+        return None
     if kind == "t":
-        return state.add(Touchpoint.from_json(item[1]), config.windows)  # type: ignore[arg-type]
+        touch = Touchpoint.from_json(item[1])  # type: ignore[arg-type]
+        return touch.ts if state.add(touch, config.windows) else None
     if kind == "c":
-        _convert(config, out, entity, state, Conversion.from_json(item[1]), bool(item[2]))  # type: ignore[arg-type]
-        return True
+        conversion = Conversion.from_json(item[1])  # type: ignore[arg-type]
+        return conversion.ts if add_conversion(state, Pending(conversion, bool(item[2]))) else None
+    if kind == "h":
+        pending = Pending.from_json(item[1])  # type: ignore[arg-type]
+        return NEVER if add_conversion(state, pending) else None
     if kind == "m":
+        before = (state.lead, state.opportunity)
         for name, marker in (("lead", item[1]), ("opportunity", item[2])):
             if marker:
                 state.mark(name, float(marker[0]), str(marker[1]))  # type: ignore[index]
-        if len(item) > 3 and item[3] and not state.lead_conversion:
-            state.lead_conversion = str(item[3])  # the child's counted lead is the parent's too
-        return True
+        return NEVER if (state.lead, state.opportunity) != before else None
     raise ValueError(f"unknown journey item {kind!r}")
 
 
@@ -125,6 +92,7 @@ def process_entities(
     states: dict[str, JourneyState] = {}
     changed: dict[str, int] = {}  # entity -> index of the last message that changed it
     dropped: set[str] = set()  # entities an erasure emptied: deleted rather than stored empty
+    bumped: dict[str, set[str]] = {}  # entity -> conversions whose revision went up in this batch
     for index, (key, value) in enumerate(batch):
         entity = key.decode("utf-8", errors="replace")
         try:
@@ -135,17 +103,25 @@ def process_entities(
                 state = states[entity] = (
                     JourneyState.from_json(jsonio.loads(stored)) if stored else JourneyState()
                 )
+            since: float | None = None
             for item in items:
-                if _apply(config, out, entity, state, item):
-                    changed[entity] = index
+                affected = _apply(config, out, state, item)
+                if affected is not None:
+                    since = affected if since is None else min(since, affected)
                 if item[0] == ERASE_ITEM and item[2]:
                     dropped.add(entity)
+            if since is not None:
+                changed[entity] = index
+                # Per message, not per batch: revision numbers must not depend on batch boundaries.
+                bumped.setdefault(entity, set()).update(refresh(state, entity, since, config))
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             letter = dead_letter(
                 "unprocessable journey item", value, config.topics.by_account, details={"error": repr(exc)}
             )
             out.sends.append((config.topics.dead_letter, key, letter.model_dump_json().encode()))
             out.dead_letters += 1
+    for entity, cids in bumped.items():
+        emit(config, out, entity, states[entity], cids)
     for entity, index in changed.items():
         state = states[entity]
         if entity in dropped and state == JourneyState():

@@ -41,7 +41,7 @@ def test_erase_item_removes_only_the_given_touches_and_keeps_markers() -> None:
     out = store.run(_msg("a:acme.io", ["x", ["ann-1", "ann-2", "not-here"], False]))
     assert store.touches("a:acme.io") == ["bob-1"]
     state = jsonio.loads(store["a:acme.io"] or b"")
-    assert (state["l"], state["lc"]) == ([150.0, "lead-1"], "lead-1")
+    assert state["l"] == [150.0, "lead-1"]  # the lead marker stays (the old 4th "m" element is ignored)
     assert out.sends == [] and out.dead_letters == 0
     # Nothing of Ann left to erase: the state is not rewritten.
     assert store.run(_msg("a:acme.io", ["x", ["ann-1"], False])).writes == {}

@@ -9,21 +9,37 @@ from hypothesis import strategies as st
 
 from attribution import RULE_BASED_MODELS
 from streams.credit import Conversion, apply_markers, assemble
-from streams.journeys import DAY, JourneyState, Touchpoint, Windows
+from streams.credit import NO_CHANNEL
+from streams.journeys import DAY, JourneyState, Pending, Touchpoint, Windows
 
 W = Windows()
+W7 = Windows(allowed_lateness_s=7 * DAY)  # lateness defaults to the longest lookback (90 d)
 
 
-def test_pruning_keeps_each_category_for_its_lookback() -> None:
+def test_lateness_defaults_to_the_longest_lookback() -> None:
+    assert W.lateness_s == 90 * DAY and W7.lateness_s == 7 * DAY
+
+
+@pytest.mark.parametrize(("windows", "kept"), [(W7, ["demand", "now"]), (W, ["demand", "lead", "now"])])
+def test_pruning_keeps_each_category_for_its_lookback(windows: Windows, kept: list[str]) -> None:
     s = JourneyState()
-    s.add(Touchpoint(0.0, "demand", "podcast", "demand_gen"), W)
-    s.add(Touchpoint(0.0, "lead", "email", "lead_gen"), W)
-    s.add(Touchpoint(50 * DAY, "now", "direct", "direct"), W)
-    s.prune(W)
-    assert [t.event_id for t in s.touches] == ["demand", "now"]  # lead_gen > 30 d + lateness is gone
-    s.add(Touchpoint(120 * DAY, "later", "video", "demand_gen"), W)
-    s.prune(W)
+    s.add(Touchpoint(0.0, "demand", "podcast", "demand_gen"), windows)
+    s.add(Touchpoint(0.0, "lead", "email", "lead_gen"), windows)
+    s.add(Touchpoint(50 * DAY, "now", "direct", "direct"), windows)
+    s.prune(windows)
+    assert [t.event_id for t in s.touches] == kept  # lead_gen > 30 d + lateness is gone
+    s.add(Touchpoint(120 * DAY, "later", "video", "demand_gen"), W7)
+    s.prune(W7)
     assert [t.event_id for t in s.touches] == ["later"]
+
+
+def test_pruning_drops_conversions_no_late_touch_can_revise() -> None:
+    s = JourneyState()
+    s.pending["old"] = Pending(Conversion("old", 10 * DAY, "mql"))
+    s.pending["new"] = Pending(Conversion("new", 100 * DAY, "mql"))
+    s.add(Touchpoint(120 * DAY, "now", "video", "demand_gen"), W7)
+    s.prune(W7)  # horizon 113 d - 90 d lookback = 23 d
+    assert list(s.pending) == ["new"]
 
 
 def test_too_late_touch_is_refused() -> None:
@@ -39,7 +55,7 @@ def test_state_stays_bounded_and_ordered(stamps: list[float]) -> None:
         s.add(Touchpoint(ts, f"e{i}", "video", "demand_gen"), W)
         s.prune(W)
     assert s.touches == sorted(s.touches)
-    assert all(t.ts >= s.watermark - W.demand_gen_s - W.allowed_lateness_s for t in s.touches)
+    assert all(t.ts >= s.watermark - W.demand_gen_s - W.lateness_s for t in s.touches)
 
 
 def test_window_respects_category_lookbacks() -> None:
@@ -75,4 +91,7 @@ def test_closed_lost_has_no_credits_and_empty_journey_none() -> None:
     s = JourneyState()
     s.add(Touchpoint(0.0, "e0", "podcast", "demand_gen"), W)
     assert assemble(s, Conversion("x", DAY, "closed_lost"), "a.io", W, 7.0)[1] == []
-    assert assemble(JourneyState(), Conversion("y", DAY, "sql"), "a.io", W, 7.0)[1] == []
+    # No touch in its window: the whole conversion goes to the (none) channel, one row per model.
+    none = assemble(JourneyState(), Conversion("y", DAY, "sql"), "a.io", W, 7.0)[1]
+    assert sorted(c.model for c in none) == sorted(RULE_BASED_MODELS)
+    assert {(c.event_id, c.channel, c.credit) for c in none} == {("", NO_CHANNEL, 1.0)}
