@@ -64,10 +64,17 @@ def _basic_user(authorization: str | None) -> str | None:
 class CompatIntake:
     """Handlers for the foreign protocols; ``products`` is created on first use unless injected."""
 
-    def __init__(self, c: Collector, table: TrackTable, products: EventProducer | None = None) -> None:
+    def __init__(
+        self,
+        c: Collector,
+        table: TrackTable,
+        products: EventProducer | None = None,
+        app_ids: frozenset[str] = frozenset(),
+    ) -> None:
         self.c = c
         self.table = table
         self.products = products
+        self.app_ids = app_ids  # TOUCHSTREAM_SNOWPLOW_APP_IDS: public identities like site keys
 
     # -- shared steps -------------------------------------------------------------------------
     def key_caller(self, key: str, origin: str | None) -> Caller:
@@ -92,13 +99,23 @@ class CompatIntake:
         return self.key_caller(key, headers.get("origin"))
 
     def snowplow_caller(self, request: Request, app_ids: set[Any], origin: str | None) -> Caller:
-        """A write key header, else the tracker's app id (``aid``) must be a site or write key."""
+        """A write key header, else the tracker's app id (``aid``): one of TOUCHSTREAM_SNOWPLOW_APP_IDS,
+        or a site or write key. A listed app id is a public identity, checked like a site key (allowed
+        origins, its own rate-limit bucket)."""
         headers = request.headers
         key = headers.get("x-write-key") or _basic_user(headers.get("authorization"))
         if key is None:
             app_id = next(iter(app_ids)) if len(app_ids) == 1 else None
             if not isinstance(app_id, str) or not app_id:
-                raise RequestError(401, "set the tracker's appId to a site key (one per request)")
+                raise RequestError(
+                    401, "set the tracker's appId to a site key or a configured app id (one per request)"
+                )
+            if app_id in self.app_ids:
+                if not self.c.keys.origin_allowed(origin):
+                    raise RequestError(403, "origin not allowed for this app id")
+                caller = Caller(f"snowplow:{app_id}", is_site=True)
+                self.c.buckets.take(caller.source)
+                return caller
             key = app_id
         return self.key_caller(key, origin)
 
@@ -277,7 +294,9 @@ def _origin_of(url: str) -> str | None:
 
 def mount(app: Starlette, c: Collector, settings: Settings) -> CompatIntake:
     """Add the foreign-protocol routes to the collector app; the product-event producer closes with it."""
-    compat = CompatIntake(c, load_track_table(settings.track_event_map))
+    compat = CompatIntake(
+        c, load_track_table(settings.track_event_map), app_ids=frozenset(settings.snowplow_app_ids)
+    )
     app.router.routes.extend(compat.routes())
     c.segment_batch = compat.segment_batch
     app.state.compat = compat

@@ -67,11 +67,23 @@ class Simulation:
     truth: GroundTruth
     end: float
 
-    def requests(self, pixel_share: float = 0.25, batch_size: int = 50) -> Iterator[Any]:
-        """Collector requests in time order (see ``demo.wire``)."""
-        from demo.wire import to_requests  # wire imports this module's types
+    def requests(
+        self,
+        pixel_share: float = 0.25,
+        batch_size: int = 50,
+        write_key: str | None = None,
+        site_key: str | None = None,
+    ) -> Iterator[Any]:
+        """Collector requests in time order (see ``demo.wire``); keys default to the dev keys."""
+        from demo.wire import DEFAULT_SITE_KEY, DEFAULT_WRITE_KEY, to_requests  # wire imports us
 
-        return to_requests(self.events, pixel_share=pixel_share, batch_size=batch_size)
+        return to_requests(
+            self.events,
+            pixel_share=pixel_share,
+            batch_size=batch_size,
+            write_key=write_key or DEFAULT_WRITE_KEY,
+            site_key=site_key or DEFAULT_SITE_KEY,
+        )
 
     def journeys(self, stage: str = "mql", observable_only: bool = False) -> list[Journey]:
         """Per account, touch channels before its first ``stage`` conversion (all of them if none)."""

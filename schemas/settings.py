@@ -48,6 +48,10 @@ class Settings(BaseSettings):
 
     # Embedded services' ports (0 = any free port).
     embedded_kafka_port: int = 9092
+    embedded_kafka_storage: Literal["durable", "memory"] = Field(
+        "durable",
+        description="embedded broker log: durable (local S3 store in home) or memory (may lose acknowledged events)",
+    )
     embedded_clickhouse_tcp_port: int = 9000
     embedded_clickhouse_http_port: int = 8123
 
@@ -55,8 +59,15 @@ class Settings(BaseSettings):
     collector_host: str = "127.0.0.1"
     collector_port: int = 8080
     collector_workers: int = Field(1, ge=1)
+    collector_url: str | None = Field(
+        None, description="collector base URL for `touchstream demo`; unset = the running stack's"
+    )
     write_keys: SecretList = Field(default_factory=lambda: [SecretStr("dev-write-key")])
     site_keys: CommaList = Field(default_factory=lambda: ["dev-site-key"])
+    snowplow_app_ids: CommaList = Field(
+        default_factory=list,
+        description="Snowplow appIds accepted as public site identities (origin checks, rate limits)",
+    )
     allowed_origins: CommaList = Field(default_factory=lambda: ["*"])
     trusted_proxies: CommaList = Field(default_factory=list)
     ip_privacy: Literal["truncate", "hash", "drop"] = "truncate"
@@ -103,7 +114,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     _split_lists = field_validator(
-        "write_keys", "site_keys", "allowed_origins", "trusted_proxies", "brand_terms", mode="before"
+        "write_keys",
+        "site_keys",
+        "snowplow_app_ids",
+        "allowed_origins",
+        "trusted_proxies",
+        "brand_terms",
+        mode="before",
     )(_split)
 
     @property
