@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from clickhouse_driver.errors import Error as ClickHouseError
+from rich import box
 from rich.columns import Columns
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from alerts.errors import AlertError
 from alerts.lag import LagProbe
@@ -20,35 +26,62 @@ from attribution.errors import AttributionError
 from attribution.markov import markov
 from demo.readback import journeys_from_clickhouse, table_counts
 from demo.sender import SendStats
+from embedded.clickhouse import ANALYST_PASSWORD, ANALYST_USER
 from schemas import tables
 from sinks.client import connect
 
-__all__ = ["Dashboard", "how_to_query"]
+__all__ = ["Dashboard", "how_to_query", "query_command"]
 
 STAGE = "mql"  # the stage the channel tables rank by: most conversions early in a demo run
 _MARKOV_EVERY_S = 10.0
 
 
-def how_to_query(endpoints: dict[str, str]) -> str:
-    """Copy-paste commands for an analyst, with this run's ports and the read-only user."""
-    db = endpoints.get("clickhouse_database", tables.DATABASE)
-    native = endpoints.get("clickhouse_native", "127.0.0.1:9000")
-    host, _, port = native.rpartition(":")
-    http = endpoints.get("clickhouse_http", "http://127.0.0.1:8123")
+def _touchstream() -> str:
+    """How to call the CLI from this shell: ``touchstream`` when on PATH, else the venv's script."""
+    if shutil.which("touchstream"):
+        return "touchstream"
+    script = Path(sys.executable).parent / "touchstream"
+    try:
+        return str(script.relative_to(Path.cwd())) if script.exists() else f"{sys.executable} -m cli.main"
+    except ValueError:
+        return str(script)
+
+
+def _with_home(command: str, home: str | None) -> str:
+    """Prefix ``TOUCHSTREAM_HOME=…`` unless the stack runs on the default home of this directory."""
+    if not home or Path(home).resolve() == Path(".touchstream").resolve():
+        return command
+    return f"TOUCHSTREAM_HOME={shlex.quote(home)} {command}"
+
+
+def query_command(endpoints: dict[str, str]) -> str:
+    """The one line an analyst pastes to query this stack as the read-only user."""
     sql = (
-        f"SELECT channel, round(sum(credit), 1) FROM {db}.attribution_credits FINAL "
-        "WHERE model = 'linear' GROUP BY 1"
+        "SELECT channel, round(sum(credit), 1) AS credit FROM attribution_credits FINAL "
+        "WHERE model = 'linear' GROUP BY channel ORDER BY credit DESC"
     )
-    return "\n".join(
-        [
-            f"clickhouse-client --host {host} --port {port} --user analyst --password analyst -d {db}",
-            f"curl -s '{http}/?user=analyst&password=analyst' --data-binary \"{sql}\"",
-            f"python -c \"from clickhouse_driver import Client; print(Client('{host}', port={port}, "
-            f"user='analyst', password='analyst').execute('SELECT count() FROM {db}.touchpoints'))\"",
-            f"html report: .venv/bin/touchstream report --model all --format html "
-            f"(writes {endpoints.get('home', '.touchstream')}/report.html)",
-        ]
-    )
+    return _with_home(f'{_touchstream()} sql "{sql}"', endpoints.get("home"))
+
+
+def how_to_query(endpoints: dict[str, str]) -> str:
+    """Copy-paste commands for an analyst that work on this machine, with this run's ports."""
+    db = endpoints.get("clickhouse_database", tables.DATABASE)
+    http = endpoints.get("clickhouse_http", "")
+    home = endpoints.get("home")
+    cli = _touchstream()
+    lines = [
+        query_command(endpoints),
+        _with_home(f"{cli} sql          # a prompt: statements end with ';'", home),
+        _with_home(
+            f"{cli} report --model all --format html   # writes {home or '.touchstream'}/report.html", home
+        ),
+    ]
+    if http and shutil.which("curl"):
+        lines.append(
+            f"curl -s '{http}/?user={ANALYST_USER}&password={ANALYST_PASSWORD}&database={db}' "
+            "--data-binary 'SELECT count() FROM touchpoints FINAL'"
+        )
+    return "\n".join(lines)
 
 
 @dataclass
@@ -90,7 +123,7 @@ class Dashboard:
             )
             ranked = self._sql(
                 f"SELECT model, channel, sum(credit) AS c FROM `{db}`.attribution_credits FINAL "
-                "WHERE stage = %(stage)s GROUP BY model, channel ORDER BY model, c DESC",
+                "WHERE stage = %(stage)s AND credit != 0 GROUP BY model, channel ORDER BY model, c DESC",
                 {"stage": STAGE},
             )
             top: dict[str, list[tuple[str, float]]] = {}
@@ -131,12 +164,60 @@ class Dashboard:
                 f"{rep.now.open_opportunities:.0f} open opps, win rate {rep.now.win_rate:.0%})"
             )
 
-    def render(self) -> RenderableType:
+    # -- rendering ---------------------------------------------------------------------------
+    def sender_errors(self) -> list[str]:
+        """The demo sender's errors, newest first (a stopped sender's reason is the last one)."""
+        return list(reversed(self.stats.errors)) if self.stats is not None else []
+
+    def _status(self) -> Text:
+        text = Text()
+        if self.stats is not None:
+            state = "stopped" if self.stats.done else "sending"
+            style = "bold red" if self.stats.done and self.stats.errors else ""
+            text.append(f"demo sender {self.stats.accepted:,} accepted ({state}", style)
+            if self.stats.rejected:
+                text.append(f", {self.stats.rejected:,} rejected", "yellow")
+            text.append(f"), {self.stats.rate():,.0f}/s · ", style)
+        text.append(f"touchpoints/s {self._rate:,.0f} · ")
+        text.append("stream lag " + ("—" if self.lag is None else f"{self.lag:,}"))
+        text.append(f" · touchpoints {self.counts.get(tables.TOUCHPOINTS, 0):,}")
+        return text
+
+    def _conversions_line(self) -> Text:
+        stages = ("lead", "mql", "sql", "opportunity", "closed_won", "closed_lost")
+        return Text("conversions " + " · ".join(f"{s} {self.stages.get(s, 0):,}" for s in stages))
+
+    def _models(self, compact: bool) -> Table:
+        title = f"Top channels per model · stage {STAGE} (credited conversions)"
+        table = Table(
+            title=title,
+            title_justify="left",
+            box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+            padding=(0, 1),
+            expand=False,
+        )
+        table.add_column("model", no_wrap=True)
+        table.add_column("top channels", no_wrap=True, overflow="ellipsis")
+        for model, ranked in sorted(self.top.items()):
+            table.add_row(model, ", ".join(f"{c} {v:.1f}" for c, v in ranked[: 3 if compact else 5]))
+        if not self.top:
+            table.add_row("—", "no credited conversions yet")
+        return table
+
+    def _problems(self, limit: int) -> Text | None:
+        lines = [f"demo sender: {e}" for e in self.sender_errors()[:limit]] + self.problems[:limit]
+        if not lines:
+            return None
+        return Text("\n".join(lines[:limit]), style="yellow", no_wrap=True, overflow="ellipsis")
+
+    def _full(self) -> RenderableType:
         intake = Table.grid(padding=(0, 2))
         if self.stats is not None:
             state = "stopped" if self.stats.done else "sending"
             intake.add_row(
-                "demo sender", f"{self.stats.accepted:,} accepted ({state}), {self.stats.rate():,.0f}/s"
+                "demo sender",
+                f"{self.stats.accepted:,} accepted, {self.stats.rejected:,} rejected ({state}), "
+                f"{self.stats.rate():,.0f}/s",
             )
         intake.add_row("touchpoints/s", f"{self._rate:,.0f}")
         intake.add_row("stream lag", "—" if self.lag is None else f"{self.lag:,} messages")
@@ -147,14 +228,56 @@ class Dashboard:
         stages = Table("stage", "conversions", title="Conversions")
         for stage in ("lead", "mql", "sql", "opportunity", "closed_won", "closed_lost"):
             stages.add_row(stage, f"{self.stages.get(stage, 0):,}")
-        models = Table("model", "top channels (credited conversions)", title=f"Top channels, stage {STAGE}")
-        for model, ranked in sorted(self.top.items()):
-            models.add_row(model, ", ".join(f"{c} {v:.1f}" for c, v in ranked[:3]))
-        parts: list[RenderableType] = [
+        parts: list[RenderableType] = []
+        problems = self._problems(5)
+        if problems is not None:
+            parts.append(problems)
+        parts += [
             Columns([Panel(intake, title="Intake"), rows, stages]),
-            models,
+            self._models(compact=False),
             Panel(how_to_query(self.endpoints), title="Query it", border_style="dim"),
         ]
-        if self.problems:
-            parts.append("[yellow]" + "\n".join(self.problems[:3]) + "[/yellow]")
         return Group(*parts)
+
+    def _compact(self, console: Console, options: ConsoleOptions, height: int) -> RenderableType:
+        """By priority until the screen is full: sender errors, status, top channels per model,
+        conversions, velocity, the query command. Shown in that order."""
+        candidates: list[RenderableType | None] = [
+            self._problems(2),
+            self._status(),
+            self._models(compact=True),
+            self._conversions_line(),
+            Text(f"velocity {self.velocity}", no_wrap=True, overflow="ellipsis"),
+            Text("query it: " + query_command(self.endpoints), style="dim"),
+        ]
+        shown: list[RenderableType] = []
+        used = 0
+        for part in candidates:
+            if part is None:
+                continue
+            lines = len(console.render_lines(part, options.update(height=None), pad=False))
+            if used + lines > height and shown:
+                continue
+            shown.append(part)
+            used += lines
+        return Group(*shown)
+
+    def render(self) -> RenderableType:
+        """A frame that lays itself out for the terminal it is drawn on (see :class:`_Frame`)."""
+        return _Frame(self)
+
+
+FULL_WIDTH, FULL_HEIGHT = 110, 40  # below either, the compact priority layout
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    dashboard: Dashboard
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        height = options.height or console.height
+        if width >= FULL_WIDTH and height >= FULL_HEIGHT:
+            yield self.dashboard._full()
+        else:
+            yield self.dashboard._compact(console, options, height)

@@ -56,13 +56,18 @@ class Reader:
     def rule_credits(
         self, models: Sequence[str], stage: str, period: Period, by: str
     ) -> list[tuple[str, str, str, float, float]]:
-        """(model, key, category, credited conversions, revenue) from ``attribution_credits``."""
+        """(model, key, category, credited conversions, revenue) from ``attribution_credits``.
+
+        FINAL keeps each key's latest revision; credit 0 marks a touch a later revision no longer
+        credits (0007), so those rows are left out rather than shown as zero keys.
+        """
         key = "if(utm_campaign = '', '(none)', utm_campaign)" if by == "campaign" else "channel"
         category = "''" if by == "campaign" else "any(channel_category)"
         sql = (
             f"SELECT model, {key} AS key, {category}, sum(credit), sum(revenue_credit) "
             f"FROM {{db}}.{tables.ATTRIBUTION_CREDITS} FINAL "
-            f"WHERE stage = %(stage)s AND model IN %(models)s AND {_in_period('conversion_ts')} "
+            f"WHERE stage = %(stage)s AND model IN %(models)s AND credit != 0 "
+            f"AND {_in_period('conversion_ts')} "
             "GROUP BY model, key ORDER BY model, key"
         )
         params = {"stage": stage, "models": tuple(models), **self._span(period)}
@@ -73,7 +78,8 @@ class Reader:
         sql = (
             "SELECT toMonday(conversion_ts) AS week, channel_category, sum(credit) "
             f"FROM {{db}}.{tables.ATTRIBUTION_CREDITS} FINAL "
-            f"WHERE stage = %(stage)s AND model = %(model)s AND {_in_period('conversion_ts')} "
+            f"WHERE stage = %(stage)s AND model = %(model)s AND credit != 0 "
+            f"AND {_in_period('conversion_ts')} "
             "GROUP BY week, channel_category ORDER BY week, channel_category"
         )
         params = {"stage": stage, "model": model, **self._span(period)}
