@@ -57,8 +57,8 @@ def _with_home(command: str, home: str | None) -> str:
 def query_command(endpoints: dict[str, str]) -> str:
     """The one line an analyst pastes to query this stack as the read-only user."""
     sql = (
-        "SELECT channel, round(sum(credit), 1) AS credit FROM attribution_credits FINAL "
-        "WHERE model = 'linear' GROUP BY channel ORDER BY credit DESC"
+        "SELECT channel, round(sum(credit), 1) AS c FROM attribution_credits FINAL "
+        "WHERE model = 'linear' GROUP BY 1 ORDER BY c DESC"
     )
     return _with_home(f'{_touchstream()} sql "{sql}"', endpoints.get("home"))
 
@@ -174,13 +174,13 @@ class Dashboard:
         if self.stats is not None:
             state = "stopped" if self.stats.done else "sending"
             style = "bold red" if self.stats.done and self.stats.errors else ""
-            text.append(f"demo sender {self.stats.accepted:,} accepted ({state}", style)
+            text.append(f"demo {self.stats.accepted:,} accepted ({state}", style)
             if self.stats.rejected:
                 text.append(f", {self.stats.rejected:,} rejected", "yellow")
-            text.append(f"), {self.stats.rate():,.0f}/s · ", style)
-        text.append(f"touchpoints/s {self._rate:,.0f} · ")
+            text.append(f") {self.stats.rate():,.0f}/s · ", style)
+        text.append(f"intake {self._rate:,.0f}/s · ")
         text.append("stream lag " + ("—" if self.lag is None else f"{self.lag:,}"))
-        text.append(f" · touchpoints {self.counts.get(tables.TOUCHPOINTS, 0):,}")
+        text.append(f" · {self.counts.get(tables.TOUCHPOINTS, 0):,} touchpoints")
         return text
 
     def _conversions_line(self) -> Text:
@@ -193,6 +193,7 @@ class Dashboard:
             title=title,
             title_justify="left",
             box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+            show_edge=not compact,
             padding=(0, 1),
             expand=False,
         )

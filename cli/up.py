@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.stack import Stack
+from embedded.errors import EmbeddedServiceError
 from schemas.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,10 +41,12 @@ def _start_demo(collector: str, stop: threading.Event, console: Console) -> Send
     Every run draws a fresh seed: event ids derive from the seed, so a fixed seed would re-send the
     same ids with new timestamps on the next `make run` and pile up copies of old journeys.
     """
+    from cli.demo import KEYS_HINT, demo_requests
     from demo import simulate
-    from demo.errors import DemoError
+    from demo.errors import CollectorRejectedError, DemoError
     from demo.sender import SendStats, send_blocking
 
+    settings = Settings()  # the keys the collector was started with: the demo signs with the first
     stats = SendStats()
     seed = secrets.randbelow(2**31)
     console.print(f"demo traffic: seed {seed} ({DEMO_ACCOUNTS} accounts over {DEMO_DAYS} days, then live)")
@@ -51,15 +54,19 @@ def _start_demo(collector: str, stop: threading.Event, console: Console) -> Send
     def run() -> None:
         try:
             sim = simulate(accounts=DEMO_ACCOUNTS, days=DEMO_DAYS, seed=seed)
-            send_blocking(collector, sim.requests(), rate=DEMO_RATE, stats=stats, stop=stop)
+            send_blocking(collector, demo_requests(sim, settings), rate=DEMO_RATE, stats=stats, stop=stop)
             live_seed = seed
             while not stop.is_set():
                 stats.done = False  # each send() marks the stats done; the live phase goes on
                 live_seed += 1
                 sim = simulate(accounts=LIVE_ACCOUNTS, days=LIVE_DAYS, seed=live_seed)
-                send_blocking(collector, sim.requests(), rate=LIVE_RATE, stats=stats, stop=stop)
+                send_blocking(collector, demo_requests(sim, settings), rate=LIVE_RATE, stats=stats, stop=stop)
         except DemoError as exc:
             stats.errors.append(str(exc))
+            if isinstance(exc, CollectorRejectedError) and exc.status in (401, 403):
+                stats.errors.append(KEYS_HINT)
+        except Exception as exc:  # noqa: BLE001 - a dead sender thread must say why on the dashboard
+            stats.errors.append(f"demo sender stopped: {exc!r}")
         finally:
             stats.done = True
 
@@ -93,6 +100,10 @@ def _watch(stack: Stack, settings: Settings, stop: threading.Event, console: Con
             live.stop()
 
 
+class _Interrupted(Exception):  # noqa: N818 - control flow, not an error
+    """Ctrl-C / SIGTERM arrived while the stack was still starting."""
+
+
 def up(
     demo: bool = typer.Option(False, "--demo", help="also drive realistic synthetic B2B traffic"),
 ) -> None:
@@ -100,20 +111,31 @@ def up(
     console = Console()
     settings = Settings()
     stop = threading.Event()
+    starting = threading.Event()
 
     def _on_signal(signum: int, frame: types.FrameType | None) -> None:
         stop.set()
+        if starting.is_set():
+            raise _Interrupted  # leave the blocking start at once; `finally` stops what is up
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     stack = Stack(settings)
     try:
-        with console.status("starting Touchstream…"):
-            endpoints = stack.start()
+        starting.set()
+        with console.status("starting Touchstream…") as status:
+            endpoints = stack.start(lambda note: status.update(f"starting Touchstream… {note}"))
+        starting.clear()
         console.print(_endpoints_table(endpoints))
         console.print(f"endpoints written to {stack.endpoints_file}; Ctrl-C stops everything.")
         _watch(stack, settings, stop, console, demo)
+    except _Interrupted:
+        pass
+    except EmbeddedServiceError as exc:
+        console.print(f"[red]could not start: {exc}[/red]")
+        raise typer.Exit(1) from exc
     finally:
+        starting.clear()
         with console.status("stopping…"):
             stack.stop()
         console.print("stopped; data kept in", str(settings.home))
