@@ -47,7 +47,7 @@ class UnknownShapeError(ValueError):
 
 
 def normalise_stage(name: object) -> str:
-    key = re.sub(r"[^a-z0-9]", "", str(name).lower())
+    key = re.sub(r"[^a-z0-9]", "", name.lower()) if isinstance(name, str) else ""
     if key not in STAGE_MAP:
         raise UnknownShapeError(FieldError("stage", "unknown CRM stage; see the stage mapping table"))
     return STAGE_MAP[key]
@@ -68,6 +68,15 @@ def _amount(value: Any) -> Any:
     return value
 
 
+def _nested(value: Any) -> bool:
+    return isinstance(value, dict | list)
+
+
+def _text(value: Any) -> str:
+    """A scalar as text; never ``str()`` of a caller's object (deep nesting exhausts the stack)."""
+    return "" if _nested(value) else str(value)
+
+
 def _sub(obj: dict[str, Any], key: str) -> dict[str, Any]:
     value = obj.get(key)
     return value if isinstance(value, dict) else {}
@@ -79,7 +88,7 @@ def _ts_key(ts: Any) -> str:
             return datetime.fromisoformat(ts.replace("Z", "+00:00")).isoformat()
         except ValueError:
             return ts
-    return str(ts)
+    return _text(ts)  # an object or array is no time: validation rejects the event
 
 
 def _event(source: str, object_id: Any, stage: str, ts: Any, fields: dict[str, Any]) -> dict[str, Any]:
@@ -95,12 +104,13 @@ def _hubspot(obj: dict[str, Any]) -> dict[str, Any]:
     ts = obj.get("occurredAt") or int(time.time() * 1000)
     object_id = obj.get("objectId")
     fields = {
-        "opportunity_id": str(object_id) if object_id is not None else None,
+        # an object id that is an object stays one, so validation names opportunity_id
+        "opportunity_id": object_id if object_id is None or _nested(object_id) else str(object_id),
         "amount": _amount(props.get("amount")),
         "currency": props.get("deal_currency_code") or props.get("currency"),
         "account_domain": bare_domain(props.get("company_domain") or props.get("domain")),
         "email": props.get("email"),
-        "properties": {"crm": "hubspot", "property": str(obj.get("propertyName", ""))},
+        "properties": {"crm": "hubspot", "property": _text(obj.get("propertyName", ""))},
     }
     return _event("hubspot", object_id, stage, ts, fields)
 

@@ -28,6 +28,12 @@ def bare_domain(value: Any) -> Any:
     return value
 
 
+def _text(value: Any) -> str:
+    """A scalar field as text; objects and arrays count as empty (``str()`` of a caller's deeply
+    nested JSON exhausts the recursion limit, and no id or campaign tag is an object)."""
+    return "" if isinstance(value, dict | list) else str(value)
+
+
 def _domain(fields: dict[str, Any]) -> str | None:
     """account_domain / website / company domain: a bare host, lower-case, no scheme or path."""
     for key in _DOMAIN_KEYS:
@@ -39,7 +45,7 @@ def _domain(fields: dict[str, Any]) -> str | None:
 
 def events_from_form(form_id: str, fields: dict[str, Any], cookie_aid: str | None) -> list[dict[str, Any]]:
     """Two event dicts sharing identity; ids are uuid5 when the tool sends a submission id."""
-    submission = next((str(fields[k]) for k in _SUBMISSION_KEYS if fields.get(k)), None)
+    submission = next((_text(fields[k]) for k in _SUBMISSION_KEYS if fields.get(k)), None)
     ids = (
         (stable_id("form", form_id, submission, "submit"), stable_id("form", form_id, submission, "identify"))
         if submission
@@ -54,7 +60,7 @@ def events_from_form(form_id: str, fields: dict[str, Any], cookie_aid: str | Non
         who["account_domain"] = domain
     url = fields.get("page_url") or fields.get("url")
     utm, clicks = campaign_fields(
-        {k: str(v) for k, v in fields.items()}, url if isinstance(url, str) else None
+        {k: _text(v) for k, v in fields.items()}, url if isinstance(url, str) else None
     )
     context = {k: v for k, v in (("url", url), ("referrer", fields.get("referrer"))) if v}
     properties = {k: v for k, v in fields.items() if k not in _TAKEN}

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from collector.edge import Edge, RequestInfo
 from collector.errors import RequestError
 from schemas import jsonio
-from schemas.errors import FieldError
+from schemas.errors import FieldError, JSONShapeError
 from schemas.events import EVENT_ADAPTER, MAX_EVENT_BYTES, Event, EventType, validation_errors
 
 __all__ = [
@@ -121,9 +121,15 @@ def validate_items(
         if not isinstance(item, dict):
             out.reject(index, [FieldError("$", "an event must be a JSON object")])
             continue
-        if check_size and len(jsonio.dumps(item)) > MAX_EVENT_BYTES:
-            out.reject(index, [FieldError("$", f"event exceeds {MAX_EVENT_BYTES} bytes")])
-            continue
+        if check_size:
+            try:
+                size = len(jsonio.dumps_checked(item))
+            except JSONShapeError as exc:  # e.g. properties nested deeper than JSON can be written
+                out.reject(index, [_safe(exc.as_field_error())])
+                continue
+            if size > MAX_EVENT_BYTES:
+                out.reject(index, [FieldError("$", f"event exceeds {MAX_EVENT_BYTES} bytes")])
+                continue
         if info.is_site and item.get("type") in WRITE_KEY_TYPES:
             out.reject(index, [FieldError("type", "this event type needs a write key")])
             continue
@@ -140,7 +146,7 @@ _TYPES = ", ".join(typing.get_args(EventType))
 
 def _safe(error: FieldError) -> FieldError:
     """Never reflect input: unusual field names (the caller's own keys) and pydantic's tag echo go."""
-    field = error.field if _PLAIN_FIELD.match(error.field) else "$unknown_field"
+    field = error.field if error.field == "$" or _PLAIN_FIELD.match(error.field) else "$unknown_field"
     reason = error.reason
     if reason.startswith("Input tag"):
         field, reason = "type", f"unknown event type; expected one of {_TYPES}"

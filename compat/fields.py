@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from compat.errors import ForeignMessageError
+from schemas.events import from_epoch_ms
 
 __all__ = ["as_id", "as_obj", "as_str", "as_time", "corrected_ts", "non_negative"]
 
@@ -42,28 +43,34 @@ def as_time(value: object, field: str) -> datetime | None:
         return None
     try:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value / 1000.0, tz=UTC)
+            return from_epoch_ms(value)
         if isinstance(value, str):
-            if value.isdigit():
-                return datetime.fromtimestamp(int(value) / 1000.0, tz=UTC)
+            if value.isascii() and value.isdigit():
+                return from_epoch_ms(value)
             parsed = datetime.fromisoformat(value)
             return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except (ValueError, OverflowError, OSError):
+    except (ValueError, OverflowError):  # OverflowError: astimezone() past year 1 or 9999
         pass
     raise ForeignMessageError.at(field, "expected an ISO 8601 time or epoch milliseconds")
 
 
-def corrected_ts(created: datetime | None, sent: datetime | None, received_at: datetime) -> datetime:
+def corrected_ts(
+    created: datetime | None, sent: datetime | None, received_at: datetime, field: str = "timestamp"
+) -> datetime:
     """The device's time corrected for its clock skew: ``created + (received_at - sent)``.
 
     Segment's rule (and Snowplow's derived timestamp): the device's clock is wrong by the same
     amount when it stamps and when it sends, so only the delay it measured itself is trusted.
+    A correction that leaves datetime's range (year 9999 sent "in year 2000") is ``field``'s error.
     """
     if created is None:
         return received_at
     if sent is None:
         return created
-    return created + (received_at - sent)
+    try:
+        return created + (received_at - sent)
+    except OverflowError:
+        raise ForeignMessageError.at(field, "time out of range once corrected by the send time") from None
 
 
 def non_negative(value: object) -> float | None:

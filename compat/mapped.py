@@ -7,8 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from compat.errors import ForeignMessageError
 from schemas import jsonio
-from schemas.errors import FieldError
+from schemas.errors import FieldError, JSONShapeError
 from schemas.records import ProductEventRecord
 
 __all__ = ["NAMESPACE", "Mapped", "foreign_event_id"]
@@ -63,4 +64,8 @@ def foreign_event_id(message_id: object, message: object) -> str:
             return str(uuid.uuid5(NAMESPACE, message_id))
     if isinstance(message_id, int) and not isinstance(message_id, bool):
         return str(uuid.uuid5(NAMESPACE, str(message_id)))
-    return str(uuid.uuid5(NAMESPACE, jsonio.dumps(message).decode()))
+    try:
+        content = jsonio.dumps_checked(message)
+    except JSONShapeError as exc:  # a Snowplow event with a field nested too deep to write back
+        raise ForeignMessageError([exc.as_field_error()]) from None
+    return str(uuid.uuid5(NAMESPACE, content.decode()))

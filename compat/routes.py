@@ -32,7 +32,7 @@ from compat.errors import ForeignMessageError
 from compat.mapped import Mapped
 from compat.names import TrackTable, load_track_table
 from schemas import jsonio, topics
-from schemas.errors import FieldError
+from schemas.errors import FieldError, JSONShapeError
 from schemas.events import dump_event
 from schemas.settings import Settings
 
@@ -207,7 +207,11 @@ class CompatIntake:
         if not isinstance(payload, dict):
             raise RequestError(400, "expected one JSON object")
         caller = self.segment_caller(request, payload.get("writeKey"))
-        if len(jsonio.dumps(payload)) > segment.MAX_MESSAGE_BYTES:
+        try:
+            size = len(jsonio.dumps_checked(payload))
+        except JSONShapeError as exc:
+            raise RequestError(400, f"invalid {call} call", [exc.as_field_error()]) from None
+        if size > segment.MAX_MESSAGE_BYTES:
             raise RequestError(400, f"message exceeds the {segment.MAX_MESSAGE_BYTES // 1024} KB limit")
         info = self.c.info(request, caller)
         mapped = Mapped()

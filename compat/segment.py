@@ -21,7 +21,7 @@ from compat.mapped import Mapped, foreign_event_id
 from compat.names import TrackTable, apply_rule
 from compat.urls import domain_of, url_tags
 from schemas import jsonio
-from schemas.errors import FieldError
+from schemas.errors import FieldError, JSONShapeError
 from schemas.records import ProductEventRecord
 
 __all__ = ["CALLS", "MAX_BATCH_BYTES", "MAX_MESSAGE_BYTES", "map_batch", "map_message"]
@@ -182,12 +182,19 @@ def _track(message: dict[str, Any], out: dict[str, Any], ctx: dict[str, Any], ta
             person_id=out.get("person_id", ""),
             account_id=domain_of(as_id(ctx.get("groupId"))) or "",
             name=name,
-            properties=jsonio.dumps(props).decode(),
+            properties=_encoded(props, "properties"),
         )
     _place(out, ctx, props, from_props=False)
     if "email" not in out and (email := as_str(props.get("email"), 320)):
         out["email"] = email
     return apply_rule(out, name, props, rule)
+
+
+def _encoded(value: dict[str, Any], field: str) -> str:
+    try:
+        return jsonio.dumps_checked(value).decode()
+    except JSONShapeError as exc:
+        raise ForeignMessageError.at(field, exc.reason) from None
 
 
 _MAPPERS: dict[str, Callable[[dict[str, Any], dict[str, Any], dict[str, Any], TrackTable], Out]] = {
@@ -234,7 +241,12 @@ def map_batch(payload: dict[str, Any], *, received_at: datetime, table: TrackTab
         if not isinstance(message, dict):
             out.reject(index, [FieldError("$", "a message must be a JSON object")])
             continue
-        if len(jsonio.dumps(message)) > MAX_MESSAGE_BYTES:
+        try:
+            size = len(jsonio.dumps_checked(message))
+        except JSONShapeError as exc:  # e.g. properties nested deeper than JSON can be written back
+            out.reject(index, [exc.as_field_error()])
+            continue
+        if size > MAX_MESSAGE_BYTES:
             out.reject(index, [FieldError("$", f"message exceeds the {MAX_MESSAGE_BYTES // 1024} KB limit")])
             continue
         if shared is not None:  # the HTTP API lets a batch carry context for all its messages

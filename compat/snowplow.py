@@ -25,7 +25,7 @@ from compat.mapped import Mapped, foreign_event_id
 from compat.names import TrackTable, apply_rule
 from compat.urls import url_tags
 from schemas import jsonio
-from schemas.errors import FieldError
+from schemas.errors import FieldError, JSONShapeError
 from schemas.records import ProductEventRecord
 
 __all__ = ["PAYLOAD_SCHEMA_PREFIX", "POST_PATH", "decode_base64_json", "map_payload", "map_post"]
@@ -94,13 +94,17 @@ def _self_describing(payload: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _product(out: dict[str, Any], name: str, properties: dict[str, Any]) -> ProductEventRecord:
+    try:  # properties of a ``ue`` event are the tracker's own JSON, possibly nested too deep to write
+        encoded = jsonio.dumps_checked(properties).decode()
+    except JSONShapeError as exc:
+        raise ForeignMessageError.at("ue_pr", exc.reason) from None
     return ProductEventRecord(
         event_id=out["event_id"],
         ts=out["ts"],
         anonymous_id=out.get("anonymous_id", ""),
         person_id=out.get("person_id", ""),
         name=name,
-        properties=jsonio.dumps(properties).decode(),
+        properties=encoded,
     )
 
 
@@ -113,7 +117,7 @@ def map_payload(payload: Mapping[str, Any], *, received_at: datetime, table: Tra
     created, sent = as_time(payload.get("dtm"), "dtm"), as_time(payload.get("stm"), "stm")
     out: dict[str, Any] = {
         "event_id": foreign_event_id(payload.get("eid"), dict(payload)),
-        "ts": true_ts or corrected_ts(created, sent, received_at),
+        "ts": true_ts or corrected_ts(created, sent, received_at, "dtm"),
     }
     anonymous = (
         payload.get("duid") or payload.get("domain_userid") or payload.get("nuid") or payload.get("tnuid")

@@ -2,6 +2,7 @@
 
     TouchstreamError
     ├── InvalidEvent            (schemas)   an event broke the contract; carries per-field errors
+    ├── JSONShapeError          (schemas)   decoded JSON that cannot be written back (too deep, ...)
     ├── ConfigError             (schemas)   a setting or rules file is unusable
     ├── EmbeddedServiceError    (embedded)  an embedded broker / ClickHouse failed to start
     ├── MigrationError          (sinks)     the ClickHouse schema could not be applied
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ConfigError", "FieldError", "InvalidEvent", "TouchstreamError"]
+__all__ = ["ConfigError", "FieldError", "InvalidEvent", "JSONShapeError", "TouchstreamError"]
 
 
 class TouchstreamError(Exception):
@@ -51,3 +52,20 @@ class InvalidEvent(TouchstreamError):  # noqa: N818 - reads as the event it desc
 
     def as_dicts(self) -> list[dict[str, str]]:
         return [e.as_dict() for e in self.errors]
+
+
+class JSONShapeError(TouchstreamError, ValueError):
+    """A caller's JSON value cannot be encoded again: nested too deep, an integer beyond 64 bits, ...
+
+    A ``ValueError``, so a pydantic validator that meets one reports it as that field's error.
+    ``field`` is the top-level key holding the bad value (``"$"`` when unknown or not a plain name)
+    and ``reason`` fixed text: neither ever echoes the input.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(reason)
+
+    def as_field_error(self) -> FieldError:
+        return FieldError(self.field, self.reason)

@@ -46,6 +46,7 @@ __all__ = [
     "SpendEvent",
     "Utm",
     "dump_event",
+    "from_epoch_ms",
     "parse_event",
     "validation_errors",
 ]
@@ -63,24 +64,40 @@ LEAD_FORM_KINDS = frozenset({"demo_request", "trial", "contact", "gated_content"
 EngagementKind = Literal["social", "podcast", "video", "webinar", "event", "content", "other"]
 
 
+_EPOCH_RANGE = "epoch milliseconds out of range; send RFC 3339 or milliseconds since 1970 (UTC)"
+
+
+def from_epoch_ms(value: int | float | str) -> datetime:
+    """Epoch milliseconds (a number, or a string of ASCII digits) as an aware UTC datetime.
+
+    The one conversion of numeric times, here and in :mod:`compat`: a value no datetime can hold
+    (``1e308``, ``-1e20``, NaN, a 40-digit string) raises ``ValueError`` with a fixed reason, never
+    the ``OverflowError`` / ``OSError`` ``datetime.fromtimestamp`` raises for it.
+    """
+    try:
+        ms = int(value) if isinstance(value, str) else value
+        return datetime.fromtimestamp(ms / 1000.0, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(_EPOCH_RANGE) from None
+
+
 def _to_utc(value: Any) -> Any:
     """Accept epoch milliseconds (int/float/digit string) or RFC 3339; naive times are taken as UTC."""
     if isinstance(value, bool):
         return value  # let pydantic reject it
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000.0, tz=UTC)
-    if isinstance(value, str) and value.isdigit():
-        return datetime.fromtimestamp(int(value) / 1000.0, tz=UTC)
+    if isinstance(value, int | float) or (isinstance(value, str) and value.isascii() and value.isdigit()):
+        return from_epoch_ms(value)
     return value
 
 
 def _check_ts(value: datetime) -> datetime:
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    # Compared before converting: astimezone() overflows on 0001-01-01+05:00 or 9999-12-31-05:00.
     if value < MIN_TS:
         raise ValueError("timestamp is before 2000-01-01; send RFC 3339 or epoch milliseconds")
     if value > datetime.now(UTC) + MAX_FUTURE:
         raise ValueError("timestamp is more than a day in the future; check the sender's clock")
-    return value
+    return value.astimezone(UTC)
 
 
 UtcDatetime = Annotated[datetime, BeforeValidator(_to_utc)]
@@ -154,7 +171,8 @@ class _EventBase(_Strict):
             raise ValueError(f"at most {MAX_PROPERTY_KEYS} properties are allowed")
         if any(len(k) > 128 for k in v):
             raise ValueError("property names are limited to 128 characters")
-        if len(jsonio.dumps(v)) > MAX_PROPERTIES_BYTES:
+        # dumps_checked: too deep to encode (or a >64-bit integer) is this field's error, not a crash
+        if len(jsonio.dumps_checked(v)) > MAX_PROPERTIES_BYTES:
             raise ValueError(f"properties exceed {MAX_PROPERTIES_BYTES} bytes as JSON")
         return v
 
@@ -199,6 +217,13 @@ class MentionEvent(_EventBase):
 class IdentifyEvent(_EventBase):
     type: Literal["identify"]
     traits: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("traits")
+    @classmethod
+    def _encodable_traits(cls, v: dict[str, Any]) -> dict[str, Any]:
+        if v:  # as for properties: what cannot be written to Kafka is the sender's error
+            jsonio.dumps_checked(v)
+        return v
 
     @model_validator(mode="after")
     def _who(self) -> IdentifyEvent:
