@@ -8,8 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from attribution import RULE_BASED_MODELS
-from streams.credit import Conversion, apply_markers, assemble
-from streams.credit import NO_CHANNEL
+from streams.credit import NO_CHANNEL, Conversion, apply_markers, assemble
 from streams.journeys import DAY, JourneyState, Pending, Touchpoint, Windows
 
 W = Windows()
