@@ -281,5 +281,8 @@ def simulate(
         account.run()
         events.extend(account.out)
     events.extend(_background(rng, start, end_ts, bots=max(1, accounts // 25)))
+    # A journey may schedule its next step past the end (a form days after the trigger): that has not
+    # happened yet, and the collector rejects timestamps more than a day ahead.
+    events = [e for e in events if e.ts <= end_ts]
     events.sort(key=lambda e: (e.ts, e.event["event_id"]))
     return Simulation(events, companies, truth, end_ts)
