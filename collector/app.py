@@ -171,7 +171,7 @@ class Collector:
             if _COOKIE_SAFE.fullmatch(anon):  # the common case, without http.cookies' quoting machinery
                 value = f"{pixel.ANON_COOKIE}={anon}; Max-Age={_COOKIE_MAX_AGE}; Path=/; SameSite=lax"
                 response.raw_headers.append((b"set-cookie", (value + "; Secure" * secure).encode()))
-            else:
+            elif anon.isascii():  # http.cookies quotes ASCII; beyond Latin-1 the header cannot be written
                 response.set_cookie(
                     pixel.ANON_COOKIE, anon, max_age=_COOKIE_MAX_AGE, samesite="lax", secure=secure
                 )
