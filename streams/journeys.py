@@ -143,13 +143,17 @@ class JourneyState:
         return True
 
     def prune(self, windows: Windows) -> int:
-        """Drop touches no conversion can credit any more, and conversions no late touch can revise."""
+        """Drop touches no conversion can credit any more, and conversions no late touch can revise.
+
+        A touch at most ``lateness_s`` behind the watermark (``horizon`` on) revises the conversions at
+        or after it, so those stay pending; their windows reach back ``lookback`` before the horizon,
+        which is what the touches keep. Older conversions are final.
+        """
         horizon = self.watermark - windows.lateness_s
         kept = [t for t in self.touches if t.ts >= horizon - windows.lookback(t.category)]
         dropped = len(self.touches) - len(kept)
         self.touches = kept
-        oldest = horizon - windows.longest_s
-        for cid in [c for c, p in self.pending.items() if p.conversion.ts < oldest]:
+        for cid in [c for c, p in self.pending.items() if p.conversion.ts < horizon]:
             del self.pending[cid]
         return dropped
 

@@ -5,7 +5,9 @@ Run before the workers start (``touchstream up``, embedded broker): it produces,
 ``by-account`` message holding the account's touches inside the lookback window and its lead /
 opportunity markers, plus a link per known visitor (``v:<anonymous_id>`` -> its account), so the
 journey stage rebuilds exactly the state it would have had. The visitor table of stage 1 is not
-seeded: a known visitor's next event reaches its account through that link.
+seeded: a known visitor's next event reaches its account through that link. Conversions a late touch
+can still revise come back as hand-over items (``["h", pending]``, :mod:`streams.revisions`) with
+their stored revision + 1 and the event ids their credits name, so the next revision zeroes what left.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sinks.client import connect
 from streams.config import StreamTopics
 from streams.enrich import enters_journey
 from streams.identity import account_key, visitor_key
-from streams.journeys import Touchpoint
+from streams.journeys import Conversion, Pending, Touchpoint
 
 __all__ = ["rebuild_state"]
 
@@ -36,7 +38,9 @@ def rebuild_state(
     lookback_days = max(settings.lookback_demand_gen_days, settings.lookback_lead_gen_days)
     topic = (topics or StreamTopics()).by_account
     ch = connect(clickhouse_url, database=database)
-    since = datetime.now(UTC) - timedelta(days=lookback_days)
+    # Touches as the live state keeps them: the lookback behind the lateness horizon (= lookback).
+    pending_since = datetime.now(UTC) - timedelta(days=lookback_days)
+    since = pending_since - timedelta(days=lookback_days)
     rows = ch.execute(
         f"SELECT account_id, event_id, toFloat64(ts), channel, channel_category, utm_campaign, type, "  # noqa: S608
         f"utm_source != '' OR utm_medium != '', url, referrer, is_bot "
@@ -66,6 +70,18 @@ def rebuild_state(
                 firsts[account][kind] = [ts, conversion_id]
     for account, marks in firsts.items():
         items.setdefault(account_key(account), []).append(["m", marks.get("lead"), marks.get("opportunity")])
+    pending = ch.execute(
+        f"SELECT c.account_id, c.conversion_id, toFloat64(c.ts), c.stage, c.person_id, c.amount, c.currency, "  # noqa: S608
+        f"c.opportunity_id, c.revision, cr.ids FROM {tables.CONVERSIONS} AS c FINAL LEFT JOIN ("
+        f"SELECT conversion_id, groupUniqArray(event_id) AS ids FROM {tables.ATTRIBUTION_CREDITS} FINAL "
+        f"WHERE conversion_ts >= %(since)s GROUP BY conversion_id) AS cr ON cr.conversion_id = c.conversion_id "
+        f"WHERE c.account_id != '' AND c.ts >= %(since)s ORDER BY c.account_id, c.ts, c.conversion_id",
+        {"since": pending_since},
+    )
+    for account, cid, ts, stage, person, amount, currency, opp, revision, ids in pending:
+        conversion = Conversion(cid, float(ts), stage, person, float(amount), currency, opp)
+        seed = Pending(conversion, stage == "lead", int(revision) + 1, "", sorted(ids))
+        items.setdefault(account_key(account), []).append(["h", seed.to_json()])
     links = ch.execute(
         f"SELECT i.anonymous_id, argMax(i.account_id, i.updated_at), toFloat64(max(i.updated_at)) "  # noqa: S608
         f"FROM {tables.IDENTITIES} AS i WHERE i.anonymous_id != '' AND i.account_id != '' GROUP BY i.anonymous_id"

@@ -72,15 +72,19 @@ def _apply(config: StreamConfig, out: BatchOutput, state: JourneyState, item: li
     if kind == "c":
         conversion = Conversion.from_json(item[1])  # type: ignore[arg-type]
         return conversion.ts if add_conversion(state, Pending(conversion, bool(item[2]))) else None
-    if kind == "h":
+    if kind == "h":  # a child's conversion: it and the conversions its markers reach need a look
         pending = Pending.from_json(item[1])  # type: ignore[arg-type]
-        return NEVER if add_conversion(state, pending) else None
-    if kind == "m":
-        before = (state.lead, state.opportunity)
+        return pending.conversion.ts if add_conversion(state, pending) else None
+    if kind == "m":  # a marker moved earlier: conversions from its new time on may change
+        changed: float | None = None
         for name, marker in (("lead", item[1]), ("opportunity", item[2])):
+            before = state.lead if name == "lead" else state.opportunity
             if marker:
                 state.mark(name, float(marker[0]), str(marker[1]))  # type: ignore[index]
-        return NEVER if (state.lead, state.opportunity) != before else None
+            after = state.lead if name == "lead" else state.opportunity
+            if after != before and after is not None:
+                changed = after[0] if changed is None else min(changed, after[0])
+        return changed
     raise ValueError(f"unknown journey item {kind!r}")
 
 

@@ -72,10 +72,21 @@ def test_rebuilt_journey_credits_the_touches_from_clickhouse(
     produce(kafka_bootstrap, t.events, [j.opportunity])
     expected = j.expected("opportunity")
     n = sum(len(v) for v in expected.values())
-    records = read_until(kafka_bootstrap, t.credits, lambda rs: len(rs) >= n, timeout_s=60)
-    assert len(records) == n, workers.log()
-    _assert_credits(_credits(records, j.opportunity["event_id"]), expected)
+    opp_id, lead_id = j.opportunity["event_id"], j.form["event_id"]
+
+    def opportunity(rs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in rs if r["conversion_id"] == opp_id]
+
+    records = read_until(kafka_bootstrap, t.credits, lambda rs: len(opportunity(rs)) >= n, timeout_s=60)
+    assert len(opportunity(records)) == n, workers.log()
+    _assert_credits(_credits(records, opp_id), expected)
     assert {r["account_id"] for r in records} == {j.account}
+    # The lead still inside the lookback came back as a revisable conversion: re-credited from the
+    # rebuilt journey at a revision above the stored one (0), with the same answer.
+    lead = [r for r in records if r["conversion_id"] == lead_id]
+    assert lead and {r["revision"] for r in lead} == {2}
+    credited = [r for r in lead if r["credit"] != 0]  # zero rows: ids a revision > 1 does not credit
+    _assert_credits(_credits(credited, lead_id), j.expected("lead"))
     # The rebuilt visitor link routes the visitor's next touch to the account without a new identify.
     video = {"event_id": str(uuid.uuid4()), "type": "engagement", "ts": _ts(j.base + 31 * DAY), "anonymous_id": j.anon,
              "channel": "video", "kind": "video"}  # fmt: skip

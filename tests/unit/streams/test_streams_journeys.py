@@ -34,11 +34,12 @@ def test_pruning_keeps_each_category_for_its_lookback(windows: Windows, kept: li
 
 def test_pruning_drops_conversions_no_late_touch_can_revise() -> None:
     s = JourneyState()
-    s.pending["old"] = Pending(Conversion("old", 10 * DAY, "mql"))
-    s.pending["new"] = Pending(Conversion("new", 100 * DAY, "mql"))
+    s.pending["old"] = Pending(Conversion("old", 110 * DAY, "mql"))
+    s.pending["new"] = Pending(Conversion("new", 115 * DAY, "mql"))
     s.add(Touchpoint(120 * DAY, "now", "video", "demand_gen"), W7)
-    s.prune(W7)  # horizon 113 d - 90 d lookback = 23 d
+    s.prune(W7)  # horizon 113 d: a touch late by at most 7 d cannot reach a conversion before it
     assert list(s.pending) == ["new"]
+    assert s.touches[0].ts >= 113 * DAY - W7.demand_gen_s  # the window of "new" is still whole
 
 
 def test_too_late_touch_is_refused() -> None:
