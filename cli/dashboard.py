@@ -241,9 +241,9 @@ class Dashboard:
         return Group(*parts)
 
     def _compact(self, console: Console, options: ConsoleOptions, height: int) -> RenderableType:
-        """By priority until the screen is full: sender errors, status, top channels per model,
-        conversions, velocity, the query command. Shown in that order."""
-        candidates: list[RenderableType | None] = [
+        """What fits the screen, chosen by priority — top channels per model (always), the status
+        line, sender errors, conversions, velocity, the query command — shown errors first."""
+        shown_order: list[RenderableType | None] = [
             self._problems(2),
             self._status(),
             self._models(compact=True),
@@ -251,17 +251,19 @@ class Dashboard:
             Text(f"velocity {self.velocity}", no_wrap=True, overflow="ellipsis"),
             Text("query it: " + query_command(self.endpoints), style="dim"),
         ]
-        shown: list[RenderableType] = []
+        by_priority = (2, 1, 0, 3, 4, 5)  # indexes into shown_order, most important first
+        chosen: set[int] = set()
         used = 0
-        for part in candidates:
+        for rank, index in enumerate(by_priority):
+            part = shown_order[index]
             if part is None:
                 continue
             lines = len(console.render_lines(part, options.update(height=None), pad=False))
-            if used + lines > height and shown:
+            if rank > 0 and used + lines > height:
                 continue
-            shown.append(part)
+            chosen.add(index)
             used += lines
-        return Group(*shown)
+        return Group(*(p for i, p in enumerate(shown_order) if i in chosen and p is not None))
 
     def render(self) -> RenderableType:
         """A frame that lays itself out for the terminal it is drawn on (see :class:`_Frame`)."""

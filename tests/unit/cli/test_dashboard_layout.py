@@ -80,3 +80,12 @@ def test_query_panel_offers_touchstream_sql_not_clickhouse_client() -> None:
     assert "clickhouse-client" not in text and "clickhouse client" not in text
     first = text.splitlines()[0]
     assert first.startswith("TOUCHSTREAM_HOME=/tmp/some-home ") and ' sql "SELECT channel' in first
+
+
+def test_a_short_terminal_keeps_the_channels_over_everything_else() -> None:
+    board = _dashboard(["/v1/batch answered 401: unknown write key", "set the keys"])
+    lines = _screen(board, 80, 16)
+    text = "\n".join(lines)
+    assert len(lines) <= 16, text
+    assert all(any(line.strip().startswith(m) for line in lines) for m in MODELS), text
+    assert "query it" not in text
