@@ -33,13 +33,13 @@ node_modules/.installed: package.json package-lock.json
 
 node-deps: node_modules/.installed
 
-run: install
+run: install node-deps
 	$(BIN)/touchstream up --demo
 
 test: install system-deps node-deps
 	$(BIN)/python -m pytest
 
-bench: install system-deps
+bench: install system-deps node-deps
 	$(BIN)/python -m bench
 
 lint: install

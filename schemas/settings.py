@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     embedded_clickhouse_tcp_port: int = 9000
     embedded_clickhouse_http_port: int = 8123
 
+    startup_timeout_s: float = Field(
+        300.0, gt=0, description="`up` waits this long for workers to join and restore their state"
+    )
+
     # Collector.
     collector_host: str = "127.0.0.1"
     collector_port: int = 8080

@@ -73,6 +73,7 @@ class _Revoker(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka's a
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("sink assigned %d partitions", len(assigned))
+        metrics.READY.set(1)  # joined (a replica beyond the partition count joins with none)
 
 
 class Sink:

@@ -14,6 +14,7 @@ from streams.admin import ensure_topics
 from streams.agents import changelog_topics, register
 from streams.app import create_app
 from streams.config import APP_ID, StreamConfig
+from streams.readiness import watch_recovery
 
 __all__ = ["WorkerOptions", "build_app", "run_worker"]
 
@@ -71,5 +72,6 @@ def run_worker(config: StreamConfig, opts: WorkerOptions) -> None:
     app = build_app(config, opts)
     if opts.metrics_port is not None:
         start_http_server(opts.metrics_port, addr=opts.metrics_host)
+    watch_recovery(app)
     worker = _Worker(app, loglevel=opts.loglevel)
     worker.execute_from_commandline()

@@ -1,0 +1,110 @@
+"""Worker readiness and table-restore progress, exported as metrics and logged.
+
+faust starts timers only after recovery, so a daemon thread samples its recovery service instead:
+``touchstream up`` waits on ``touchstream_stream_ready`` before it announces the stack, and the
+dashboard shows the restore gauges while a worker replays its changelogs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+from prometheus_client import Gauge
+
+__all__ = ["READY", "RESTORE_REMAINING", "RESTORE_TOTAL", "RestoreProgress", "watch_recovery"]
+
+READY = Gauge(
+    "touchstream_stream_ready", "1 once the worker joined its group and restored its tables, else 0"
+)
+RESTORE_TOTAL = Gauge(
+    "touchstream_stream_restore_total", "Changelog records to restore in the current recovery", ["table"]
+)
+RESTORE_REMAINING = Gauge(
+    "touchstream_stream_restore_remaining", "Changelog records still to restore", ["table"]
+)
+
+log = logging.getLogger(__name__)
+
+
+def _table_of(topic: str) -> str:
+    # Changelog topics are "<app id>-<table>-changelog".
+    return topic.removesuffix("-changelog").rsplit("-", 1)[-1]
+
+
+@dataclass
+class RestoreProgress:
+    """Totals of one recovery, from faust's per-partition highwaters and restored offsets."""
+
+    started: float = field(default_factory=time.monotonic)
+    total: Counter[str] = field(default_factory=Counter)
+    remaining: Counter[str] = field(default_factory=Counter)
+
+    def sample(self, highwaters: dict[Any, int], offsets: dict[Any, int]) -> None:
+        remaining: Counter[str] = Counter()
+        for tp, highwater in highwaters.items():
+            offset = offsets.get(tp)
+            if highwater is None or offset is None:
+                continue
+            remaining[_table_of(tp.topic)] += max(0, highwater - offset)
+        for table, left in remaining.items():
+            self.total[table] = max(self.total[table], left)
+        self.remaining = remaining
+
+    def restored(self) -> int:
+        return sum(self.total.values()) - sum(self.remaining.values())
+
+    def describe(self) -> str:
+        parts = [f"{t} {self.total[t] - self.remaining[t]}/{self.total[t]}" for t in sorted(self.total)]
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        return f"{', '.join(parts)} records ({self.restored() / elapsed:.0f} records/s)"
+
+
+def _recovery(app: faust.App) -> Any:
+    return app.tables.recovery  # type: ignore[attr-defined]  # on TableManager, not its Protocol
+
+
+def _ready(app: faust.App) -> bool:
+    recovery = _recovery(app)
+    return bool(recovery.completed.is_set() and not app.in_recovery and not app.rebalancing)
+
+
+def watch_recovery(app: faust.App, interval_s: float = 1.0) -> threading.Thread:
+    """Sample recovery every ``interval_s`` in a daemon thread (reads only; faust owns the state)."""
+
+    def run() -> None:
+        progress: RestoreProgress | None = None
+        last_log = 0.0
+        while True:
+            time.sleep(interval_s)
+            try:
+                recovery = _recovery(app)
+                ready = _ready(app)
+                if app.in_recovery:
+                    progress = progress or RestoreProgress()
+                    progress.sample(dict(recovery.active_highwaters), dict(recovery.active_offsets))
+                    for table in progress.total:
+                        RESTORE_TOTAL.labels(table).set(progress.total[table])
+                        RESTORE_REMAINING.labels(table).set(progress.remaining[table])
+                    if time.monotonic() - last_log >= 5.0 and sum(progress.total.values()):
+                        log.info("restoring tables: %s", progress.describe())
+                        last_log = time.monotonic()
+                elif progress is not None:
+                    for table in progress.total:
+                        RESTORE_REMAINING.labels(table).set(0)
+                    if sum(progress.total.values()):
+                        progress.remaining = Counter()
+                        log.info("restored tables: %s", progress.describe())
+                    progress = None
+                READY.set(1 if ready else 0)
+            except (AttributeError, RuntimeError) as exc:  # racing a rebalance: sample again
+                log.debug("recovery sample skipped: %r", exc)
+
+    thread = threading.Thread(target=run, name="recovery-watch", daemon=True)
+    thread.start()
+    return thread

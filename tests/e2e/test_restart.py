@@ -1,0 +1,104 @@
+"""`touchstream up` stopped and started again on the same home, as `make run` twice does.
+
+Durable broker (the default): Ctrl-C, start again, more events, a conversion that credits touches
+from the first run (journey state came back from the broker's changelogs); then SIGKILL of the whole
+process tree, start again: every accepted event is in ClickHouse exactly once and the stack stays up.
+Memory broker: the second start must not die on the workers' leftover local state (faust's
+ConsistencyError) and re-seeds journeys from ClickHouse.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from tests.e2e.up_process import UpProcess, demo_form, identify, page_views
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+
+def _credited(up: UpProcess, conversion_id: str) -> set[str]:
+    rows = up.clickhouse().execute(
+        "SELECT DISTINCT event_id FROM attribution_credits FINAL "
+        "WHERE conversion_id = %(c)s AND model = 'linear' AND credit > 0",
+        {"c": conversion_id},
+    )
+    return {r[0] for r in rows}
+
+
+def _stays_up(up: UpProcess, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert up.running(), f"touchstream up exited:\n{up.tail()}"
+        time.sleep(0.5)
+    assert "component(s) exited" not in up.log.read_text(errors="replace")
+
+
+def _first_run(up: UpProcess, domain: str) -> tuple[list[str], str]:
+    """Touches of two devices and their identifies; returns (event ids, the device that converts)."""
+    device_a, device_b = f"a-{uuid.uuid4().hex[:8]}", f"b-{uuid.uuid4().hex[:8]}"
+    touches = page_views(device_a, 3, 120, "linkedin") + page_views(device_b, 2, 90, "google")
+    events = [
+        *touches,
+        identify(device_a, f"ann@{domain}", domain, 60),
+        identify(device_b, f"bob@{domain}", domain, 59),
+    ]
+    up.send(events)
+    up.wait_ids("touchpoints", [e["event_id"] for e in touches])
+    return [e["event_id"] for e in events], device_a
+
+
+def test_durable_restart_and_kill_keep_everything(up_process: Callable[..., UpProcess]) -> None:
+    domain = f"acme-{uuid.uuid4().hex[:6]}.com"
+    up = up_process().start()
+    first_ids, device = _first_run(up, domain)
+    touch_ids = first_ids[:5]
+    assert up.stop() == 0
+
+    # Second start on the same data: the journeys kept in the broker's changelogs credit the form.
+    up.start()
+    more = page_views(device, 2, 10, "linkedin")
+    form = demo_form(device, f"ann@{domain}", domain, 1)
+    up.send([*more, form])
+    up.wait_ids("conversions", [form["event_id"]], column="conversion_id")
+    credited = up.poll("credits of the form", lambda: _credited(up, form["event_id"]) or None)
+    assert set(touch_ids) | {e["event_id"] for e in more} <= credited
+    _stays_up(up, 10)
+
+    # SIGKILL of everything, then a third start: nothing accepted is lost or doubled.
+    late = page_views(device, 3, 5, "podcast")
+    up.send(late)
+    up.kill_tree()
+    up.start()
+    after = page_views(device, 2, 2, "podcast")
+    up.send(after)
+    accepted = [*touch_ids, *(e["event_id"] for e in [*more, form, *late, *after])]
+    up.wait_ids("touchpoints", accepted)
+    assert up.count_ids("touchpoints", accepted) == (len(accepted), len(accepted))
+    journey_ids = [i for i in accepted if i != form["event_id"]] + [form["event_id"]]
+    up.poll(
+        "every touch in account_journeys",
+        lambda: up.count_ids("account_journeys", journey_ids)[1] == len(journey_ids) or None,
+    )
+    assert up.count_ids("account_journeys", journey_ids) == (len(journey_ids), len(journey_ids))
+    _stays_up(up, 10)
+    assert up.stop() == 0
+
+
+def test_memory_broker_second_start_reseeds(up_process: Callable[..., UpProcess]) -> None:
+    domain = f"mem-{uuid.uuid4().hex[:6]}.com"
+    up = up_process(TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE="memory").start()
+    first_ids, device = _first_run(up, domain)
+    up.wait_ids("identities", [device], column="anonymous_id")
+    assert up.stop() == 0
+
+    up.start()
+    form = demo_form(device, f"ann@{domain}", domain, 1)
+    up.send([form])
+    credited = up.poll("credits of the form", lambda: _credited(up, form["event_id"]) or None)
+    assert set(first_ids[:5]) <= credited  # re-seeded from ClickHouse: both devices' touches
+    _stays_up(up, 10)
+    assert up.stop() == 0
