@@ -12,6 +12,7 @@ Per command (README, *Commands*):
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +86,26 @@ def read_endpoints(settings: Settings) -> dict[str, str] | None:
         raise NoStackError(f"cannot read {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise NoStackError(f"{path} is not a JSON object")
+    pid = data.get("pid")
+    if isinstance(pid, int) and not _alive(pid):
+        return None  # left behind by a `touchstream up` that was killed: nothing runs there
     return {str(k): str(v) for k, v in data.items() if v is not None}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _no_stack(settings: Settings) -> NoStackError:
+    path = endpoints_file(settings)
+    stale = f" ({path} is left from a `touchstream up` that is gone)" if path.exists() else ""
+    return NoStackError(NO_STACK + stale)
 
 
 def clickhouse(settings: Settings) -> ClickHouseTarget:
@@ -94,7 +114,7 @@ def clickhouse(settings: Settings) -> ClickHouseTarget:
         return ClickHouseTarget(settings.clickhouse_url, settings.clickhouse_database, False)
     endpoints = read_endpoints(settings)
     if endpoints is None:
-        raise NoStackError(NO_STACK)
+        raise _no_stack(settings)
     url = endpoints.get("clickhouse_url")
     if not url:
         raise NoStackError(f"{endpoints_file(settings)} has no clickhouse_url")

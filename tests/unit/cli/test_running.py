@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,3 +96,16 @@ def test_embedded_home_is_used_only_when_stopped_and_holding_data(tmp_path: Path
         (tmp_path / "clickhouse" / "run" / "ports.tsv").write_text(f"{server.getsockname()[1]}\t0\n")
         with pytest.raises(running.NoStackError, match="still starting"):
             running.embedded_home_allowed(s)
+
+
+def test_endpoints_left_by_a_dead_up_are_no_stack(tmp_path: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    s = Settings(home=_home(tmp_path, {**ENDPOINTS, "pid": int(dead.stdout)}))
+    assert running.read_endpoints(s) is None
+    with pytest.raises(running.NoStackError, match="no running stack.*is left from"):
+        running.clickhouse(s)
+    assert running.kafka_bootstrap(s) is None
+    alive = Settings(home=_home(tmp_path, {**ENDPOINTS, "pid": os.getpid()}))
+    assert running.clickhouse(alive).url == ENDPOINTS["clickhouse_url"]
