@@ -238,7 +238,9 @@ class CompatIntake:
     async def snowplow_post(self, request: Request) -> Response:
         body = await self.read(request, SNOWPLOW_TYPES)
         data = body.get("data") if isinstance(body, dict) else None
-        app_ids = {p.get("aid") for p in data if isinstance(p, dict)} if isinstance(data, list) else set()
+        # A non-string aid (a list is unhashable) counts as "no usable app id": the 401 below.
+        aids = (p.get("aid") for p in data if isinstance(p, dict)) if isinstance(data, list) else ()
+        app_ids = {aid if isinstance(aid, str) else None for aid in aids}
         caller = self.snowplow_caller(request, app_ids, request.headers.get("origin"))
         info = self.c.info(request, caller)
         try:

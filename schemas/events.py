@@ -30,6 +30,7 @@ __all__ = [
     "LEAD_FORM_KINDS",
     "MAX_EVENT_BYTES",
     "MAX_FUTURE",
+    "MAX_JSON_DEPTH",
     "MAX_PROPERTIES_BYTES",
     "ClickIds",
     "Context",
@@ -54,6 +55,9 @@ __all__ = [
 MAX_EVENT_BYTES = 32 * 1024  # one event on the wire, as Segment allows
 MAX_PROPERTIES_BYTES = 16 * 1024
 MAX_PROPERTY_KEYS = 100
+# Nesting allowed in properties / traits: well below what pydantic reads back from Kafka (200 levels
+# for the whole event) and orjson writes (254); a produced event must parse again downstream.
+MAX_JSON_DEPTH = 64
 MAX_FUTURE = timedelta(days=1)  # clock skew we tolerate; anything later is a bug upstream
 MIN_TS = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -171,8 +175,8 @@ class _EventBase(_Strict):
             raise ValueError(f"at most {MAX_PROPERTY_KEYS} properties are allowed")
         if any(len(k) > 128 for k in v):
             raise ValueError("property names are limited to 128 characters")
-        # dumps_checked: too deep to encode (or a >64-bit integer) is this field's error, not a crash
-        if len(jsonio.dumps_checked(v)) > MAX_PROPERTIES_BYTES:
+        # dumps_checked: too deep (or a >64-bit integer) is this field's error, not a crash
+        if len(jsonio.dumps_checked(v, MAX_JSON_DEPTH)) > MAX_PROPERTIES_BYTES:
             raise ValueError(f"properties exceed {MAX_PROPERTIES_BYTES} bytes as JSON")
         return v
 
@@ -221,8 +225,8 @@ class IdentifyEvent(_EventBase):
     @field_validator("traits")
     @classmethod
     def _encodable_traits(cls, v: dict[str, Any]) -> dict[str, Any]:
-        if v:  # as for properties: what cannot be written to Kafka is the sender's error
-            jsonio.dumps_checked(v)
+        if v:  # as for properties: what cannot be written to Kafka and read back is the sender's error
+            jsonio.dumps_checked(v, MAX_JSON_DEPTH)
         return v
 
     @model_validator(mode="after")

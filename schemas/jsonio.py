@@ -6,6 +6,8 @@ the rest (dead-letter envelopes, sink rows, HTTP answers).
 Caller JSON is re-encoded with :func:`dumps_checked`: orjson reads 1024 levels of nesting but writes
 only :data:`MAX_DEPTH`, and values decoded by other parsers (pydantic keeps integers beyond 64 bits)
 may not encode at all. That is the caller's error, reported as :class:`JSONShapeError`, not a crash.
+Free-form event fields have a lower bound still (``schemas.events.MAX_JSON_DEPTH``): pydantic's JSON
+parser, which reads events back from Kafka, stops at 200 levels.
 """
 
 from __future__ import annotations
@@ -38,15 +40,38 @@ def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, option=_OPTS)
 
 
-def dumps_checked(obj: Any) -> bytes:
+def dumps_checked(obj: Any, max_depth: int | None = None) -> bytes:
     """:func:`dumps` for caller-supplied values: raises :class:`JSONShapeError` naming the bad key.
 
-    As fast as :func:`dumps` when the value encodes; the key is searched for only on failure.
+    ``max_depth`` bounds nesting below orjson's own limit (``{"a": 1}`` is one level). As fast as
+    :func:`dumps` when the value encodes and has fewer brackets than that: the nesting is walked,
+    and the bad key searched for, only then.
     """
     try:
-        return orjson.dumps(obj, option=_OPTS)
+        encoded = orjson.dumps(obj, option=_OPTS)
     except orjson.JSONEncodeError as exc:
         raise JSONShapeError(_bad_key(obj), _reason(str(exc))) from None
+    if max_depth is not None and encoded.count(b"[") + encoded.count(b"{") > max_depth:
+        if _deeper_than(obj, max_depth):
+            key = next((k for k, v in obj.items() if _deeper_than(v, max_depth - 1)), "$")
+            raise JSONShapeError(_plain(key), f"nested deeper than {max_depth} levels")
+    return encoded
+
+
+def _deeper_than(obj: Any, limit: int) -> bool:
+    """Whether objects/arrays nest more than ``limit`` levels in ``obj`` (iterative: no recursion)."""
+    stack = [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
+
+
+def _plain(key: Any) -> str:
+    return key if isinstance(key, str) and _PLAIN_KEY.fullmatch(key) else "$"
 
 
 def _reason(message: str) -> str:
@@ -60,7 +85,7 @@ def _bad_key(obj: Any) -> str:
             try:
                 orjson.dumps(value, option=_OPTS)
             except orjson.JSONEncodeError:
-                return key if isinstance(key, str) and _PLAIN_KEY.fullmatch(key) else "$"
+                return _plain(key)
     return "$"
 
 

@@ -280,3 +280,39 @@ def test_batch_level_context_is_merged_under_each_message() -> None:
 def test_batch_must_be_an_array() -> None:
     with pytest.raises(ForeignMessageError):
         segment.map_batch({"batch": {}}, received_at=NOW, table=TABLE)
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+def test_out_of_range_times_name_the_field() -> None:
+    for message, field in [
+        ({"type": "page", "anonymousId": "a", "timestamp": 1e308}, "timestamp"),
+        ({"type": "page", "anonymousId": "a", "timestamp": -1e20}, "timestamp"),
+        ({"type": "page", "anonymousId": "a", "sentAt": "9" * 40}, "sentAt"),
+        # a valid device time pushed past year 9999 by the skew correction
+        ({"type": "page", "anonymousId": "a", "timestamp": "9999-12-31T00:00:00Z",
+          "sentAt": "2000-01-01T00:00:00Z"}, "timestamp"),
+    ]:  # fmt: skip
+        with pytest.raises(ForeignMessageError) as info:
+            mapped(message)
+        assert info.value.errors[0].field == field, message
+
+
+def test_messages_nested_too_deep_to_encode_are_rejected_alone_by_field() -> None:
+    out = segment.map_batch(
+        {"batch": [{"type": "page", "anonymousId": "a"},
+                   {"type": "track", "event": "Clicked", "anonymousId": "a", "properties": _nested(300)},
+                   {"type": "page", "properties": _nested(1000)}]},
+        received_at=NOW,
+        table=TABLE,
+    )  # fmt: skip
+    assert out.event_index == [0]
+    assert [(i, [(e.field, e.reason) for e in errs]) for i, errs in out.rejected] == [
+        (1, [("properties", "nested deeper than 254 levels")]),
+        (2, [("properties", "nested deeper than 254 levels")]),
+    ]

@@ -151,3 +151,23 @@ def test_post_body_keeps_good_events_and_rejects_bad_ones_by_index() -> None:
 def test_post_body_shape_is_checked(body: Any) -> None:
     with pytest.raises(ForeignMessageError):
         snowplow.map_post(body, received_at=NOW, table=TABLE)
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+def test_times_out_of_range_and_json_too_deep_name_the_field() -> None:
+    cases: list[tuple[dict[str, Any], str]] = [
+        (base(e="pv", ttm="9" * 40), "ttm"),
+        (base(e="pv", dtm="253402300000000", stm="946684800000"), "dtm"),  # corrected past year 9999
+        (base(e="ue", ue_pr=sdj("iglu:com.acme/clicked/jsonschema/1-0-0", _nested(300))), "ue_pr"),
+        ({**base(e="pv"), "eid": None, "x": _nested(300)}, "x"),  # no eid: the id hashes the payload
+    ]
+    for payload, field in cases:
+        with pytest.raises(ForeignMessageError) as info:
+            mapped(payload)
+        assert info.value.errors[0].field == field, payload

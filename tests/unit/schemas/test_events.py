@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from schemas import jsonio
 from schemas.channels import CATEGORY_OF, Category, Channel, category_of
-from schemas.errors import InvalidEvent
-from schemas.events import MAX_EVENT_BYTES, dump_event, parse_event
+from schemas.errors import InvalidEvent, JSONShapeError
+from schemas.events import MAX_EVENT_BYTES, MAX_JSON_DEPTH, dump_event, from_epoch_ms, parse_event
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -184,3 +184,68 @@ def test_every_channel_has_a_category() -> None:
     assert category_of("paid_search") is Category.LEAD_GEN
     assert category_of("direct") is Category.DIRECT
     assert category_of("carrier-pigeon") is category_of("other")
+
+
+def _nested(depth: int) -> dict[str, object]:
+    value: dict[str, object] = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [1e308, -1e308, -1e20, 1e20, 10**30, float("nan"), float("inf"), "9" * 40, "9" * 5000,
+     "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "²³"],
+)  # fmt: skip
+def test_out_of_range_times_are_the_ts_field_error_never_a_crash(ts: object) -> None:
+    with pytest.raises(InvalidEvent) as info:
+        parse_event(base(NOW, type="page_view") | {"ts": ts})
+    assert [e.field for e in info.value.errors] == ["ts"]
+    assert "²" not in info.value.errors[0].reason  # the value is not echoed back
+
+
+def test_from_epoch_ms_raises_value_error_only() -> None:
+    assert from_epoch_ms("1700000000123") == from_epoch_ms(1_700_000_000_123)
+    for bad in (1e308, -1e20, float("nan"), 10**400, "9" * 5000):
+        with pytest.raises(ValueError, match="out of range"):
+            from_epoch_ms(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("field", ["properties", "traits"])
+def test_free_form_json_nested_too_deep_is_that_fields_error(field: str) -> None:
+    raw = base(NOW, type="identify", email="a@b.co")
+    event = parse_event(raw | {field: _nested(MAX_JSON_DEPTH)})  # the deepest allowed
+    assert parse_event(dump_event(event)) == event  # ... reads back from Kafka bytes
+    for depth in (MAX_JSON_DEPTH + 1, jsonio.MAX_DEPTH + 1, 1000):
+        with pytest.raises(InvalidEvent) as info:
+            parse_event(raw | {field: _nested(depth)})
+        limit = MAX_JSON_DEPTH if depth <= jsonio.MAX_DEPTH else jsonio.MAX_DEPTH
+        assert [(e.field, e.reason) for e in info.value.errors] == [
+            (field, f"Value error, nested deeper than {limit} levels")
+        ]
+    wide = {f"k{i}": {"x": [1]} for i in range(90)}  # many brackets, shallow: allowed
+    assert parse_event(raw | {field: wide})
+
+
+def test_integers_beyond_64_bits_from_kafka_json_are_rejected_not_raised() -> None:
+    raw = base(NOW, type="page_view") | {"properties": {"n": 2**70}}
+    with pytest.raises(InvalidEvent) as info:
+        parse_event(jsonio.dumps(raw | {"properties": {}}).replace(b"{}", b'{"n": %d}' % 2**70))
+    assert info.value.errors[0].field == "properties" and "64-bit" in info.value.errors[0].reason
+    with pytest.raises(InvalidEvent):
+        parse_event(raw)
+
+
+def test_dumps_checked_names_the_top_level_key_and_never_odd_ones() -> None:
+    with pytest.raises(JSONShapeError) as info:
+        jsonio.dumps_checked({"ok": 1, "properties": _nested(300)})
+    assert (info.value.field, info.value.reason) == ("properties", "nested deeper than 254 levels")
+    with pytest.raises(JSONShapeError) as info:
+        jsonio.dumps_checked({"<script>": _nested(300)})
+    assert info.value.field == "$"
+    with pytest.raises(JSONShapeError) as info:
+        jsonio.dumps_checked({"ok": [[1]], "deep": [_nested(5)]}, max_depth=5)
+    assert (info.value.field, info.value.reason) == ("deep", "nested deeper than 5 levels")
+    assert jsonio.dumps_checked({"a": _nested(4)}, max_depth=5)
+    assert jsonio.dumps_checked({"a": [1, "x"]}) == jsonio.dumps({"a": [1, "x"]})
