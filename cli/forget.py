@@ -9,11 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from cli import running
-from embedded.clickhouse import EmbeddedClickHouse
-from embedded.errors import EmbeddedServiceError
 from schemas import jsonio
 from schemas.settings import Settings
-from sinks.client import connect
 from sinks.erasure import Erasure, Subject, erase
 from streams.erasure import ErasureRequestError, request_erasure
 
@@ -23,10 +20,8 @@ __all__ = ["forget"]
 def _erase_stream_state(settings: Settings, result: Erasure) -> tuple[int | None, str]:
     """Send the workers their erasure commands; (commands sent or None, a note for the report)."""
     bootstrap = running.kafka_bootstrap(settings)
-    if bootstrap is None:
-        # Only on a stopped embedded home: its broker is memory-only and the next `touchstream up`
-        # rebuilds stream state from ClickHouse, where the person is gone now.
-        return None, "stream state: no broker running; `touchstream up` rebuilds it from ClickHouse"
+    if bootstrap is None:  # ClickHouse configured, no broker: the workers' state is not reachable
+        return None, "stream state NOT erased: no broker configured or running (TOUCHSTREAM_KAFKA_BOOTSTRAP)"
     sent = request_erasure(
         bootstrap,
         result.anonymous_ids,
@@ -65,19 +60,12 @@ def _report(result: Erasure, fmt: str, dry_run: bool, stream: int | None, note: 
 
 
 def _erase_clickhouse(settings: Settings, subject: Subject, dry_run: bool) -> Erasure:
-    """Erase on the configured or running ClickHouse; on a stopped embedded home, start it for this."""
+    """Erase on the configured or running ClickHouse (never a stopped home: its stream state would stay)."""
     try:
-        if (
-            not settings.clickhouse_url
-            and running.read_endpoints(settings) is None
-            and running.embedded_home_allowed(settings)
-        ):
-            with EmbeddedClickHouse(settings.home) as server:
-                return erase(connect(server.url), settings.clickhouse_database, subject, dry_run=dry_run)
         client, target = running.connect_clickhouse(settings)
-        return erase(client, target.database, subject, dry_run=dry_run)
-    except (running.NoStackError, EmbeddedServiceError) as exc:
+    except running.NoStackError as exc:
         running.fail(str(exc))
+    return erase(client, target.database, subject, dry_run=dry_run)
 
 
 def forget(

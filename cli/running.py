@@ -3,11 +3,11 @@
 on a running stack's data.
 
 Per command (README, *Commands*):
-- ``report``, ``kpis``, ``velocity``, ``sql``, ``monitor``, ``demo``, ``topics``: need a configured or
-  running stack, else exit 2 with :data:`NO_STACK`.
-- ``forget`` and ``migrate``: on a stopped home that holds embedded data (no endpoints.json, no server
-  answering on it) they start the embedded ClickHouse for the duration of the command — see
-  :func:`embedded_home_allowed`.
+- ``report``, ``kpis``, ``velocity``, ``sql``, ``monitor``, ``demo``, ``topics``, ``forget``: need a
+  configured or running stack, else exit 2 with :data:`NO_STACK`. (``forget`` erases stream state
+  through the running workers; on a stopped home the durable broker would keep it.)
+- ``migrate``: on a stopped home (no endpoints.json, no server answering on its data) it starts the
+  embedded ClickHouse for the duration of the command — see :func:`embedded_home_allowed`.
 """
 
 from __future__ import annotations
@@ -86,8 +86,8 @@ def read_endpoints(settings: Settings) -> dict[str, str] | None:
         raise NoStackError(f"cannot read {path}: {exc}") from exc
     if not isinstance(data, dict):
         raise NoStackError(f"{path} is not a JSON object")
-    pid = data.get("pid")
-    if isinstance(pid, int) and not _alive(pid):
+    pid = str(data.get("pid") or "")
+    if pid.isdigit() and not _alive(int(pid)):
         return None  # left behind by a `touchstream up` that was killed: nothing runs there
     return {str(k): str(v) for k, v in data.items() if v is not None}
 

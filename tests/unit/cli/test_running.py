@@ -102,10 +102,10 @@ def test_endpoints_left_by_a_dead_up_are_no_stack(tmp_path: Path) -> None:
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    s = Settings(home=_home(tmp_path, {**ENDPOINTS, "pid": int(dead.stdout)}))
+    s = Settings(home=_home(tmp_path, {**ENDPOINTS, "pid": dead.stdout.strip()}))
     assert running.read_endpoints(s) is None
     with pytest.raises(running.NoStackError, match="no running stack.*is left from"):
         running.clickhouse(s)
     assert running.kafka_bootstrap(s) is None
-    alive = Settings(home=_home(tmp_path, {**ENDPOINTS, "pid": os.getpid()}))
+    alive = Settings(home=_home(tmp_path, {**ENDPOINTS, "pid": str(os.getpid())}))
     assert running.clickhouse(alive).url == ENDPOINTS["clickhouse_url"]
