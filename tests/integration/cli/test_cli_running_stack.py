@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from tests.integration.cli.running_up import Up, cli, touchstream_up
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 WRITE_KEY, SITE_KEY, APP_ID = "it-write-key", "it-site-key", "web"
 KEYS = {"TOUCHSTREAM_WRITE_KEYS": WRITE_KEY, "TOUCHSTREAM_SITE_KEYS": SITE_KEY}
