@@ -29,7 +29,8 @@ KEYS_HINT = (
 def demo_requests(sim: Simulation, settings: Settings) -> Iterator[Request]:
     """The simulation's collector requests signed with the configured keys (the first of each).
 
-    With no site key configured, page views go in write-key batches instead of the pixel.
+    With no site key configured, or origins restricted, page views go in write-key batches instead of
+    the pixel.
     """
     write_keys = settings.write_key_values()
     if not write_keys:
@@ -37,7 +38,9 @@ def demo_requests(sim: Simulation, settings: Settings) -> Iterator[Request]:
             "TOUCHSTREAM_WRITE_KEYS is empty: the demo sends CRM stages and spend with a write key"
         )
     site_key = settings.site_keys[0] if settings.site_keys else None
-    return sim.requests(pixel_share=0.25 if site_key else 0.0, write_key=write_keys[0], site_key=site_key)
+    # The simulated pixel sends no Origin/Referer: only allowed when any origin is.
+    pixel = site_key is not None and "*" in settings.allowed_origins
+    return sim.requests(write_key=write_keys[0], site_key=site_key if pixel else None)
 
 
 def demo(

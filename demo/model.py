@@ -71,18 +71,18 @@ class Simulation:
         self,
         pixel_share: float = 0.25,
         batch_size: int = 50,
-        write_key: str | None = None,
-        site_key: str | None = None,
+        write_key: str = "dev-write-key",
+        site_key: str | None = "dev-site-key",
     ) -> Iterator[Any]:
-        """Collector requests in time order (see ``demo.wire``); keys default to the dev keys."""
-        from demo.wire import DEFAULT_SITE_KEY, DEFAULT_WRITE_KEY, to_requests  # wire imports us
+        """Collector requests in time order (see ``demo.wire``); ``site_key`` None: no pixel."""
+        from demo.wire import to_requests  # wire imports this module's types
 
         return to_requests(
             self.events,
             pixel_share=pixel_share,
             batch_size=batch_size,
-            write_key=write_key or DEFAULT_WRITE_KEY,
-            site_key=site_key or DEFAULT_SITE_KEY,
+            write_key=write_key,
+            site_key=site_key,
         )
 
     def journeys(self, stage: str = "mql", observable_only: bool = False) -> list[Journey]:

@@ -123,9 +123,12 @@ def to_requests(
     pixel_share: float = 0.25,
     batch_size: int = 50,
     write_key: str = DEFAULT_WRITE_KEY,
-    site_key: str = DEFAULT_SITE_KEY,
+    site_key: str | None = DEFAULT_SITE_KEY,
 ) -> Iterator[Request]:
-    """Collector requests for ``events`` (already in time order), in the same order."""
+    """Collector requests for ``events`` (already in time order), in the same order.
+
+    ``site_key`` None: no pixel requests (page views, bots' too, go in write-key batches).
+    """
     pending: list[SimEvent] = []
     spend_day: list[SimEvent] = []
 
@@ -154,7 +157,7 @@ def to_requests(
                 yield from flush_spend()
             spend_day.append(e)
             continue
-        if kind == "page_view" and (e.is_bot or _share(e.event["event_id"]) < pixel_share):
+        if kind == "page_view" and site_key and (e.is_bot or _share(e.event["event_id"]) < pixel_share):
             request = _pixel(e, site_key)
         elif kind == "form_submit":
             request = _form(e, write_key)
