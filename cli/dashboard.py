@@ -76,7 +76,8 @@ def how_to_query(endpoints: dict[str, str]) -> str:
             f"{cli} report --model all --format html   # writes {home or '.touchstream'}/report.html", home
         ),
     ]
-    if http and shutil.which("curl"):
+    embedded = endpoints.get("clickhouse_url", "").startswith("clickhouse://default@127.0.0.1:")
+    if http and embedded and shutil.which("curl"):  # the embedded server's analyst password
         lines.append(
             f"curl -s '{http}/?user={ANALYST_USER}&password={ANALYST_PASSWORD}&database={db}' "
             "--data-binary 'SELECT count() FROM touchpoints FINAL'"
