@@ -196,7 +196,7 @@ class Dashboard:
             box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
             show_edge=not compact,
             padding=(0, 1),
-            expand=False,
+            expand=compact,
         )
         table.add_column("model", no_wrap=True)
         table.add_column("top channels", no_wrap=True, overflow="ellipsis")

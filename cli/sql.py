@@ -63,7 +63,10 @@ def _execute_all(client: Client, statements: list[str], fmt: str, out: Console, 
 
 
 def _prompt(client: Client, fmt: str, out: Console, err: Console) -> int:
-    """Read statements until ``;``, run each, repeat until EOF or ``exit``; 1 if any failed."""
+    """Read statements until ``;``, run each, repeat until EOF or ``exit``.
+
+    Exit code 1 when a statement failed and the input was piped (a script); a person at the prompt
+    has seen each error already."""
     interactive = sys.stdin.isatty()
     if interactive:
         try:
@@ -93,7 +96,7 @@ def _prompt(client: Client, fmt: str, out: Console, err: Console) -> int:
     rest = split_statements("\n".join(buffer))
     if rest:  # input ended inside a statement without ';': run it, as a file would
         failed |= _execute_all(client, rest, fmt, out, err)
-    return failed
+    return 0 if interactive else failed
 
 
 def sql(
