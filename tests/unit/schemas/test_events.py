@@ -248,4 +248,7 @@ def test_dumps_checked_names_the_top_level_key_and_never_odd_ones() -> None:
         jsonio.dumps_checked({"ok": [[1]], "deep": [_nested(5)]}, max_depth=5)
     assert (info.value.field, info.value.reason) == ("deep", "nested deeper than 5 levels")
     assert jsonio.dumps_checked({"a": _nested(4)}, max_depth=5)
+    with pytest.raises(JSONShapeError, match="deeper than 5") as info:
+        jsonio.dumps_checked([[[[[[1]]]]], "padding" * 3], max_depth=5)
+    assert info.value.field == "$"
     assert jsonio.dumps_checked({"a": [1, "x"]}) == jsonio.dumps({"a": [1, "x"]})
