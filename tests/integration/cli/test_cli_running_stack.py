@@ -7,6 +7,11 @@ a second embedded server on its data.
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from tests.integration.cli.running_up import Up, cli, touchstream_up
+from tests.integration.cli.running_up import ROOT, Up, base_env, cli, touchstream_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -201,3 +206,36 @@ def test_snowplow_app_id_is_a_site_identity(stack: Up) -> None:
             stack.scalar("SELECT count() FROM touchpoints FINAL WHERE event_id = %(e)s", {"e": eid}) or None
         ),
     )
+
+
+def test_sql_prompt_on_a_terminal(stack: Up) -> None:
+    """No query on a terminal: a prompt that reads until ';', runs, shows errors and goes on until exit."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: `touchstream sql` on a terminal, as a user starts it
+        try:
+            os.chdir(ROOT)
+            os.execve(sys.executable, [sys.executable, "-m", "cli.main", "sql"], base_env(stack.home))
+        finally:
+            os._exit(127)
+    seen = b""
+
+    def until(marker: bytes, timeout_s: float = 90) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout_s
+        while marker not in seen:
+            assert time.monotonic() < deadline, seen.decode(errors="replace")
+            if select.select([fd], [], [], 0.2)[0]:
+                seen += os.read(fd, 4096)
+
+    until(b"touchstream> ")
+    os.write(fd, b"SELECT 40 + 2 AS answer,\n")
+    until(b"-> ")
+    os.write(fd, b"  'two lines' AS how;\n")
+    until(b"two lines \xe2\x94\x82")  # the table row (a box-drawing bar follows the cell)
+    os.write(fd, b"SELECT nope;\n")
+    until(b"Unknown expression identifier")
+    os.write(fd, b"exit\n")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert b"42" in seen and b"Traceback" not in seen
