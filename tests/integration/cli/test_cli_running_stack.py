@@ -239,3 +239,15 @@ def test_sql_prompt_on_a_terminal(stack: Up) -> None:
     os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 0
     assert b"42" in seen and b"Traceback" not in seen
+
+
+def test_a_stopped_home_only_migrates(tmp_path: Path) -> None:
+    """No `up` running: migrate starts the embedded ClickHouse on the home for itself; the rest say so."""
+    home = tmp_path / "stopped"
+    first = cli(home, "migrate")
+    assert first.returncode == 0 and "applied 0001" in first.stdout, first.stdout + first.stderr
+    again = cli(home, "migrate")
+    assert again.returncode == 0 and "schema is up to date" in again.stdout, again.stdout + again.stderr
+    forget = cli(home, "forget", "--email", "ann@stopped.example")
+    assert forget.returncode == 2 and "no running stack" in forget.stderr, forget.stderr
+    assert not (home / "endpoints.json").exists()
