@@ -294,7 +294,10 @@ class CompatIntake:
 
 
 def _origin_of(url: str) -> str | None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a Referer such as "http://[::1" (unbalanced IPv6 bracket)
+        return None
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 

@@ -273,7 +273,7 @@ class Req:
     route: str
     method: str
     url: str
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str | bytes] = field(default_factory=dict)
     body: bytes | None = None
 
 
@@ -337,8 +337,38 @@ def snowplow_field_junk() -> st.SearchStrategy[tuple[str, str]]:
     return st.tuples(st.sampled_from(["ue_px", "cx", "ue_pr", "co"]), junk)
 
 
+HEADER_JUNK: list[dict[str, str | bytes]] = [
+    {"Referer": "http://[::1"},  # no Origin: the origin comes from a Referer urlsplit cannot parse
+    {"Referer": b"http://\xe9\xff/x"},
+    {"Referer": "not a url"},
+    {"Origin": "null"},
+    {"Cookie": b"ts_aid=\xe9\xff; other=1"},
+    {"Cookie": "ts_aid=" + "a" * 9000},
+    {"Cookie": 'ts_aid="unterminated'},
+    {"User-Agent": b"\xe9" * 3000},
+    {"X-Forwarded-For": b"junk, 999.1.1.1, \xff"},
+    {"Authorization": "Basic !!!"},
+    {"Authorization": "Basic " + base64.b64encode(b"\xff\xfe:").decode()},
+    {"X-Write-Key": ""},
+    {"Content-Encoding": "br"},
+    {"Content-Type": "application/json; charset=latin-1"},
+]
+
+
 @st.composite
 def requests(draw: st.DrawFn) -> Req:
+    """A request of a random route, its body and query mutated; sometimes hostile headers too."""
+    req = draw(route_requests())
+    if draw(st.integers(0, 2)) == 0:
+        junk = draw(st.sampled_from(HEADER_JUNK))
+        if "Referer" in junk:
+            req.headers.pop("Origin", None)
+        req.headers.update(junk)
+    return req
+
+
+@st.composite
+def route_requests(draw: st.DrawFn) -> Req:
     route = draw(st.sampled_from([
         "native", "segment_batch", "segment_call", "segment_b", "snowplow_post", "snowplow_get",
         "form_json", "form_urlencoded", "crm", "spend", "pixel",
