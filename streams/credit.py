@@ -14,7 +14,7 @@ A credited conversion with no touch in its window is credited whole to channel :
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from attribution import RULE_BASED_MODELS, Touch, credit
@@ -31,6 +31,8 @@ __all__ = [
     "assemble",
     "counts",
     "journey_of",
+    "shares_of",
+    "window_of",
 ]
 
 NO_CHANNEL = "(none)"  # the channel of a conversion with no touch in its window
@@ -64,11 +66,19 @@ def counts(state: JourneyState, conversion: Conversion, lead_signal: bool) -> bo
     return not lead_signal or (state.lead is not None and state.lead[1] == conversion.event_id)
 
 
-def journey_of(state: JourneyState, conversion: Conversion, windows: Windows) -> list[Touch]:
-    """The touches the conversion credits, in order, with the lead / opportunity creation flags."""
+def window_of(
+    state: JourneyState, conversion: Conversion, windows: Windows
+) -> tuple[list[Touchpoint], str | None, str | None]:
+    """The touches the conversion credits, in order, and the ids marking lead / opportunity creation."""
     window = state.window(conversion.ts, windows)
     lead_touch = _at_or_before(window, state.lead, conversion.ts)
     opp_touch = _at_or_before(window, state.opportunity, conversion.ts)
+    return window, lead_touch, opp_touch
+
+
+def journey_of(state: JourneyState, conversion: Conversion, windows: Windows) -> list[Touch]:
+    """The touches the conversion credits, in order, with the lead / opportunity creation flags."""
+    window, lead_touch, opp_touch = window_of(state, conversion, windows)
     return [
         Touch(
             event_id=t.event_id,
@@ -83,6 +93,30 @@ def journey_of(state: JourneyState, conversion: Conversion, windows: Windows) ->
     ]
 
 
+def shares_of(
+    journey: list[Touch],
+    conversion: Conversion,
+    models: tuple[str, ...],
+    half_life_days: float,
+    counted: bool = True,
+) -> dict[str, dict[str, float]]:
+    """model -> {event id: credit > 0}; ``""`` (the :data:`NO_CHANNEL` row) when nothing is in the window."""
+    out: dict[str, dict[str, float]] = {}
+    credited = counted and conversion.stage in CREDITED_STAGES
+    for model in models:
+        shares: dict[str, float] = {}
+        if credited and not journey:
+            shares[""] = 1.0
+        elif credited:
+            for touch, share in credit(
+                model, journey, conversion_ts=conversion.ts, half_life_days=half_life_days
+            ):
+                if share > 0.0:
+                    shares[touch.event_id] = shares.get(touch.event_id, 0.0) + share
+        out[model] = shares
+    return out
+
+
 def assemble(
     state: JourneyState,
     conversion: Conversion,
@@ -93,16 +127,16 @@ def assemble(
     *,
     revision: int = 0,
     counted: bool = True,
-    seen: Iterable[str] = (),
+    earlier: Mapping[str, Iterable[str]] | None = None,
 ) -> tuple[ConversionRow, list[CreditRow]]:
     """The conversion row and its credit rows for one revision (deterministic).
 
     One row per credited touch and model; a counted, credited conversion without touches gets one
-    :data:`NO_CHANNEL` row per model. Every id of ``seen`` (ids earlier revisions credited) that this
-    revision does not credit in a model gets a zero row there, replacing its earlier credit in the
-    ``ReplacingMergeTree(revision)`` table. A lead signal that no longer counts is ``deleted``.
+    :data:`NO_CHANNEL` row per model. Every id ``earlier[model]`` names (ids an earlier revision
+    credited in that model) that this revision does not credit there gets a zero row, replacing its
+    earlier credit in the ``ReplacingMergeTree(revision)`` table. A lead signal that no longer counts
+    is ``deleted`` and has zero rows only.
     """
-    credited = conversion.stage in CREDITED_STAGES
     record = ConversionRow(
         conversion_id=conversion.event_id,
         ts=_utc(conversion.ts),
@@ -115,21 +149,22 @@ def assemble(
         revision=revision,
         deleted=not counted,
     )
-    if not credited:
+    if conversion.stage not in CREDITED_STAGES:
         return record, []
     journey = journey_of(state, conversion, windows) if counted else []
     by_id = {t.event_id: t for t in journey}
+    stamps = {t.event_id: _utc(t.ts) for t in journey}  # one datetime per touch, not per row
     revenue = conversion.amount if conversion.stage in _REVENUE_STAGES else 0.0
     conversion_dt = _utc(conversion.ts)
-    earlier = sorted(set(seen))
 
-    def row(model: str, touch: Touch | None, event_id: str, share: float) -> CreditRow:
+    def row(model: str, event_id: str, share: float) -> CreditRow:
+        touch = by_id.get(event_id)
         return CreditRow(
             conversion_id=conversion.event_id,
             stage=conversion.stage,
             model=model,
             event_id=event_id,
-            ts=_utc(touch.ts) if touch else conversion_dt,
+            ts=stamps[event_id] if touch else conversion_dt,
             account_id=account_id,
             channel=touch.channel if touch else (NO_CHANNEL if event_id == "" else ""),
             channel_category=touch.category if touch else "",
@@ -141,15 +176,8 @@ def assemble(
         )
 
     credits: list[CreditRow] = []
-    for model in models:
-        shares: dict[str, float] = {}
-        if counted and not journey:
-            shares[""] = 1.0
-        for touch, share in credit(
-            model, journey, conversion_ts=conversion.ts, half_life_days=half_life_days
-        ):
-            if share > 0.0:
-                shares[touch.event_id] = shares.get(touch.event_id, 0.0) + share
-        credits.extend(row(model, by_id.get(eid), eid, share) for eid, share in shares.items())
-        credits.extend(row(model, by_id.get(eid), eid, 0.0) for eid in earlier if eid not in shares)
+    for model, shares in shares_of(journey, conversion, models, half_life_days, counted).items():
+        credits.extend(row(model, eid, share) for eid, share in shares.items())
+        gone = sorted(set((earlier or {}).get(model, ())) - shares.keys())
+        credits.extend(row(model, eid, 0.0) for eid in gone)
     return record, credits

@@ -89,11 +89,13 @@ class Conversion:
 
 @dataclass(slots=True)
 class Pending:
-    """A conversion still inside the longest lookback: what its credits were last computed from.
+    """A conversion still inside the lateness horizon: what its credits were last computed from.
 
     ``revision`` counts the real changes of its credit inputs (``digest`` is a stable hash of them);
-    ``seen`` holds every event id a revision credited (``""`` = the ``(none)`` row), so a later revision
-    can zero the rows of touches that left. See :mod:`streams.revisions`.
+    ``seen`` lists, in first-credited order, every event id a revision credited (``""`` = the
+    ``(none)`` row) and ``credited`` per model a bitmask over ``seen`` of the ids that model credited
+    in some revision (a model absent = all of ``seen``), so a later revision zeroes exactly the rows
+    of touches that left. See :mod:`streams.revisions`.
     """
 
     conversion: Conversion
@@ -101,19 +103,30 @@ class Pending:
     revision: int = 0
     digest: str = ""
     seen: list[str] = field(default_factory=list)
+    credited: dict[str, int] = field(default_factory=dict)
+
+    def earlier(self) -> dict[str, list[str]]:
+        """model -> ids some revision credited (models without a mask: every id of ``seen``)."""
+        out: dict[str, list[str]] = {}
+        for model, mask in self.credited.items():
+            out[model] = [eid for i, eid in enumerate(self.seen) if mask >> i & 1]
+        return out
 
     def to_json(self) -> list[object]:
-        return [self.conversion.to_json(), self.lead_signal, self.revision, self.digest, self.seen]
+        masks = {model: format(mask, "x") for model, mask in self.credited.items()}
+        return [self.conversion.to_json(), self.lead_signal, self.revision, self.digest, self.seen, masks]
 
     @classmethod
     def from_json(cls, raw: list[object]) -> Pending:
-        conv, lead_signal, revision, digest, seen = raw
+        conv, lead_signal, revision, digest, seen = raw[:5]
+        masks: dict[str, str] = raw[5] if len(raw) > 5 else {}  # type: ignore[assignment]
         return cls(
             Conversion.from_json(conv),  # type: ignore[arg-type]
             bool(lead_signal),
             int(revision),  # type: ignore[call-overload]
             str(digest),
             [str(s) for s in seen],  # type: ignore[attr-defined]
+            {str(model): int(mask, 16) for model, mask in masks.items()},
         )
 
 

@@ -18,7 +18,7 @@ import hashlib
 
 from schemas import jsonio
 from streams.config import StreamConfig
-from streams.credit import CREDITED_STAGES, apply_markers, assemble, counts, journey_of
+from streams.credit import CREDITED_STAGES, apply_markers, assemble, counts, journey_of, shares_of, window_of
 from streams.journeys import JourneyState, Pending
 from streams.rows import encode
 from streams.stage_enrich import BatchOutput
@@ -45,24 +45,44 @@ def add_conversion(state: JourneyState, pending: Pending) -> bool:
     # The same conversion by two routes (a redelivery routed before and after a link): keep the
     # higher revision, and every id either side credited (each needs a zero row when it leaves).
     known.revision = max(known.revision, pending.revision)
-    known.seen = sorted(set(known.seen) | set(pending.seen))
+    known.seen = known.seen + [eid for eid in pending.seen if eid not in known.seen]
+    known.credited = {}  # conservative: every model may have credited every id seen
     known.digest = ""
     return True
 
 
-def _digest(
-    state: JourneyState, pending: Pending, account: str, config: StreamConfig
-) -> tuple[str, list[str]]:
-    """Stable hash of what the conversion's credits depend on, and the ids they credit."""
+def _digest(state: JourneyState, pending: Pending, account: str, config: StreamConfig) -> str:
+    """Stable hash of what the conversion's credits depend on (touches are immutable per id)."""
     conversion = pending.conversion
     counted = counts(state, conversion, pending.lead_signal)
-    ids: list[str] = []
     inputs: list[object] = [account, counted]
     if counted and conversion.stage in CREDITED_STAGES:
-        journey = journey_of(state, conversion, config.windows)
-        ids = [t.event_id for t in journey] or [""]  # "" = the (none) row
-        inputs.append([[t.event_id, t.is_lead_creation, t.is_opportunity_creation] for t in journey])
-    return hashlib.blake2b(jsonio.dumps(inputs), digest_size=8).hexdigest(), ids
+        window, lead_touch, opp_touch = window_of(state, conversion, config.windows)
+        inputs += [[t.event_id for t in window], lead_touch, opp_touch]
+    return hashlib.blake2b(jsonio.dumps(inputs), digest_size=8).hexdigest()
+
+
+def _remember(state: JourneyState, pending: Pending, config: StreamConfig) -> None:
+    """Add this revision's credited ids to ``seen`` and to each model's mask."""
+    conversion = pending.conversion
+    counted = counts(state, conversion, pending.lead_signal)
+    if not counted or conversion.stage not in CREDITED_STAGES:
+        return
+    journey = journey_of(state, conversion, config.windows)
+    shares = shares_of(journey, conversion, config.models, config.half_life_days)
+    # A model without a mask while ids were seen (handed over by two routes, or re-seeded) counts as
+    # having credited all of them; it stays so.
+    unmasked = {m for m in shares if m not in pending.credited} if pending.seen else set()
+    index = {eid: i for i, eid in enumerate(pending.seen)}
+    for model, credited in shares.items():
+        bits = pending.credited.get(model, 0)
+        for eid in credited:
+            if eid not in index:
+                index[eid] = len(pending.seen)
+                pending.seen.append(eid)
+            bits |= 1 << index[eid]
+        if model not in unmasked:
+            pending.credited[model] = bits
 
 
 def refresh(state: JourneyState, entity: str, since: float, config: StreamConfig) -> set[str]:
@@ -74,13 +94,12 @@ def refresh(state: JourneyState, entity: str, since: float, config: StreamConfig
     for cid, pending in state.pending.items():
         if pending.conversion.ts < since:
             continue
-        digest, ids = _digest(state, pending, account, config)
+        digest = _digest(state, pending, account, config)
         if digest == pending.digest:
             continue
         pending.digest = digest
         pending.revision += 1
-        if not set(ids) <= set(pending.seen):
-            pending.seen = sorted(set(pending.seen) | set(ids))
+        _remember(state, pending, config)
         bumped.add(cid)
     return bumped
 
@@ -90,6 +109,12 @@ def take_over(state: JourneyState) -> list[list[object]]:
     items: list[list[object]] = [["h", p.to_json()] for p in state.pending.values()]
     state.pending = {}
     return items
+
+
+def _earlier(pending: Pending, models: tuple[str, ...]) -> dict[str, list[str]]:
+    """model -> ids an earlier revision may have credited there (all of ``seen`` without a mask)."""
+    masked = pending.earlier()
+    return {model: masked.get(model, pending.seen) for model in models}
 
 
 def emit(config: StreamConfig, out: BatchOutput, entity: str, state: JourneyState, bumped: set[str]) -> None:
@@ -110,7 +135,7 @@ def emit(config: StreamConfig, out: BatchOutput, entity: str, state: JourneyStat
             config.models,
             revision=pending.revision,
             counted=counts(state, conversion, pending.lead_signal),
-            seen=pending.seen if pending.revision > 1 else (),
+            earlier=_earlier(pending, config.models),
         )
         key = (account or conversion.event_id).encode()
         out.sends.append((topics.conversions, key, encode(record)))

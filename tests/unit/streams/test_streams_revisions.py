@@ -296,3 +296,13 @@ def test_replaying_a_batch_with_other_boundaries_reproduces_each_revision() -> N
     split = rows([messages[:2], messages[2:4], messages[4:]])
     assert list(whole) == [5]  # one revision per real change: the conversion and four touches
     assert whole[5] == split[5]  # the same revision number carries the same rows
+
+
+def test_pending_state_round_trips_with_wide_masks() -> None:
+    from streams.journeys import Pending
+
+    seen = [f"e{i}" for i in range(100)]
+    pending = Pending(Conversion("c1", T0, "mql"), False, 7, "abc", seen, {"first": 1 << 99 | 1, "linear": 0})
+    again = Pending.from_json(jsonio.loads(jsonio.dumps(pending.to_json())))  # > 64 bits: hex text
+    assert again == pending
+    assert again.earlier() == {"first": ["e0", "e99"], "linear": []}
