@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import typer
-import uvicorn
-from prometheus_client import start_http_server
-from starlette.applications import Starlette
+from typing import TYPE_CHECKING
 
-from collector import create_app
+import typer
+
 from schemas.errors import ConfigError
 from schemas.settings import Settings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 __all__ = ["asgi_app", "collector"]
 
 
 def asgi_app() -> Starlette:
     """uvicorn factory: runs once in each worker process, so each gets its own Kafka producer."""
+    from prometheus_client import start_http_server
+
+    from collector import create_app
+
     settings = Settings()
     app = create_app(settings)
     if settings.metrics_port:
@@ -30,6 +35,8 @@ def asgi_app() -> Starlette:
 
 def collector() -> None:
     """Serve pixel, JS tracker and webhooks on TOUCHSTREAM_COLLECTOR_HOST:PORT into Kafka."""
+    import uvicorn  # here, not at import: every other command starts faster
+
     settings = Settings()
     if settings.kafka_bootstrap is None:
         raise ConfigError(

@@ -9,7 +9,6 @@ import typer
 from schemas.errors import ConfigError
 from schemas.settings import Settings
 from streams.config import StreamConfig
-from streams.worker import WorkerOptions, run_worker
 
 __all__ = ["worker"]
 
@@ -19,6 +18,8 @@ def worker(
     batch: int = typer.Option(2000, help="max events per processing batch"),
 ) -> None:
     """Run a stream worker; start several (TOUCHSTREAM_STREAM_WORKERS) to share the partitions."""
+    from streams.worker import WorkerOptions, run_worker  # faust: ~1 s of imports every other command skips
+
     s = Settings()
     if s.kafka_bootstrap is None:
         raise typer.BadParameter("TOUCHSTREAM_KAFKA_BOOTSTRAP is required (`touchstream up` sets it)")
