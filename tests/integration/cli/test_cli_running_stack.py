@@ -185,7 +185,7 @@ def test_demo_sends_with_the_configured_keys(stack: Up) -> None:
         "demo touchpoints", lambda: stack.scalar("SELECT count() FROM touchpoints FINAL") > before or None
     )
     dev_keys = cli(stack.home, "demo", "--accounts", "1", "--days", "2", "--rate", "0")  # keys not set
-    assert dev_keys.returncode == 1 and "401" in dev_keys.stderr
+    assert dev_keys.returncode == 1 and "answered 401" in dev_keys.stderr
     assert "TOUCHSTREAM_WRITE_KEYS" in dev_keys.stderr and "Traceback" not in dev_keys.stderr
 
 

@@ -27,9 +27,9 @@ def test_up_demo_sends_with_the_configured_keys(tmp_path: Path) -> None:
             lambda: up.scalar(pixel) or None,
         )
         up.proc.send_signal(signal.SIGINT)
-        assert up.proc.wait(90) == 0
+        assert up.proc.wait(90) == 0, up.tail()
     out = up.log.read_text(errors="replace")
-    assert "401" not in out and "demo sender:" not in out, out[-3000:]
+    assert "answered 401" not in out and "demo sender:" not in out, out[-3000:]
     # the last dashboard frame (80x24, not a terminal) shows the sender's progress and the sql hint
     assert re.search(r"demo [1-9][\d,]* accepted \(", out) and "Top channels per model" in out, out[-3000:]
     assert "clickhouse-client" not in out
@@ -41,7 +41,7 @@ def test_a_sender_error_shows_on_the_dashboard(tmp_path: Path) -> None:
         up.wait("the demo sender", lambda: "demo traffic: seed" in up.log.read_text() or None, 60)
         time.sleep(10)  # the sender thread simulates (< 1 s of CPU), then fails; the frame at Ctrl-C shows it
         up.proc.send_signal(signal.SIGINT)
-        assert up.proc.wait(90) == 0
+        assert up.proc.wait(90) == 0, up.tail()
     out = up.log.read_text(errors="replace")
     assert "demo sender: TOUCHSTREAM_WRITE_KEYS is empty" in out, out[-3000:]
     assert "(stopped)" in out
