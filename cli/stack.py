@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cli.readiness import wait_ready
 from embedded.clickhouse import EmbeddedClickHouse
+from embedded.errors import EmbeddedServiceError
 from embedded.kafka import EmbeddedKafka
 from embedded.process import free_port, spawn_child, stop_child
 from schemas import jsonio
@@ -28,7 +29,7 @@ from sinks.migrate import apply_migrations
 from streams.admin import ensure_topics
 from streams.rebuild import rebuild_state
 
-__all__ = ["COMPONENTS", "Component", "Stack"]
+__all__ = ["COMPONENTS", "Component", "Stack", "StackFailedError"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,14 @@ COMPONENTS: tuple[Component, ...] = (
 )
 
 
+# A process that dies more than MAX_CRASHES times within CRASH_WINDOW_S is crash-looping: stop.
+MAX_CRASHES, CRASH_WINDOW_S = 5, 120.0
+
+
+class StackFailedError(EmbeddedServiceError):
+    """A part of the stack cannot be kept running; the message says which and where its log is."""
+
+
 @dataclass
 class Stack:
     settings: Settings
@@ -58,6 +67,8 @@ class Stack:
     kafka: EmbeddedKafka | None = None
     endpoints: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    specs: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
+    crashes: dict[str, list[float]] = field(default_factory=dict)  # name -> recent crash times
     rebuilt_entities: int = 0
 
     @property
@@ -134,11 +145,8 @@ class Stack:
                     metrics_port = free_port()
                     self.endpoints[f"metrics_{name}"] = f"http://127.0.0.1:{metrics_port}/metrics"
                     child_env["TOUCHSTREAM_METRICS_PORT"] = str(metrics_port)
-                self.procs[name] = spawn_child(
-                    [sys.executable, "-m", "cli.main", comp.command],
-                    log_file=self.home / "logs" / f"{name}.log",
-                    env=child_env,
-                )
+                self.specs[name] = ([sys.executable, "-m", "cli.main", comp.command], child_env)
+                self.procs[name] = self._spawn(name)
         wait_ready(
             self.procs,
             self.endpoints,
@@ -153,8 +161,51 @@ class Stack:
         """Drop the workers' local table stores (RocksDB); they are rebuilt from the broker."""
         shutil.rmtree(self.home / "streams", ignore_errors=True)
 
+    def _spawn(self, name: str) -> subprocess.Popen[bytes]:
+        argv, env = self.specs[name]
+        return spawn_child(argv, log_file=self.home / "logs" / f"{name}.log", env=env)
+
     def dead_components(self) -> list[str]:
         return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+    def supervise(self) -> list[str]:
+        """Restart what died (embedded servers first, then components); returns what was restarted.
+
+        Everything a dead process had acknowledged is in the broker or ClickHouse, and consumers
+        resume from committed offsets, so a restart loses nothing. Raises :class:`StackFailedError`
+        when a process keeps dying, or when the memory-only broker died (its topics are gone).
+        """
+        restarted: list[str] = []
+        if self.clickhouse is not None and not self.clickhouse.alive():
+            self._note_crash("clickhouse")
+            self.clickhouse.stop()
+            self.clickhouse.start()  # same ports: clients reconnect
+            restarted.append("clickhouse")
+        if self.kafka is not None and not self.kafka.alive():
+            if not self.kafka.durable:
+                raise StackFailedError(
+                    "the memory-only embedded broker died and its topics with it; start again "
+                    "(TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE=durable keeps them)"
+                )
+            self._note_crash("kafka")
+            self.kafka.restart()
+            restarted.append("kafka")
+        for name in self.dead_components():
+            self._note_crash(name, self.procs[name].returncode)
+            self.procs[name] = self._spawn(name)
+            restarted.append(name)
+        return restarted
+
+    def _note_crash(self, name: str, code: int | None = None) -> None:
+        now = time.monotonic()
+        recent = [t for t in self.crashes.get(name, []) if now - t < CRASH_WINDOW_S] + [now]
+        self.crashes[name] = recent
+        if len(recent) > MAX_CRASHES:
+            exit_note = f" (last exit code {code})" if code is not None else ""
+            raise StackFailedError(
+                f"{name} died {len(recent)} times in {CRASH_WINDOW_S:.0f}s{exit_note}; "
+                f"see {self.home / 'logs' / name}.log"
+            )
 
     def stop(self) -> None:
         """Stop components (producers first), then the broker and ClickHouse; remove endpoints.json."""

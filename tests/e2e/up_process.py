@@ -208,13 +208,15 @@ def demo_form(anonymous_id: str, email: str, domain: str, minutes_ago: float) ->
     }
 
 
-def kill_children(up: UpProcess, name: str) -> None:
-    """SIGKILL one component of a running stack by its command (e.g. ``worker``)."""
+def component_pids(up: UpProcess, marker: str) -> list[int]:
+    """Pids of the stack's processes whose command line contains ``marker`` (e.g. ``cli.main\0worker``)."""
     assert up.proc is not None
+    found = []
     for pid in descendants(up.proc.pid):
         try:
-            cmd = (Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")
+            cmd = (Path("/proc") / str(pid) / "cmdline").read_bytes()
         except OSError:
             continue
-        if cmd[-2:] == [name.encode(), b""]:
-            os.kill(pid, signal.SIGKILL)
+        if marker.encode() in cmd:
+            found.append(pid)
+    return found

@@ -1,0 +1,131 @@
+// The durable embedded broker's S3 store: npm s3rver (pinned in package.json) with crash-safe writes.
+//
+// s3rver 3.7.1 writes an object by truncating its file and streaming the body into it, and answers
+// before the bytes are on disk. The broker overwrites small objects (committed offsets, group
+// state) all the time, so a broker or store killed mid-write left an empty offset file, and Tansu's
+// OffsetFetch then panicked on it forever (found by tests/e2e/test_crash.py). Here an object is
+// written to a temporary file, fsynced, and renamed over the old one: a reader sees the old or the
+// new object, never a partial one. Reads size the object from the file they opened.
+//
+// s3rver also ignores conditional PUTs. Tansu's S3 engine keeps each partition's next offset in a
+// watermark object written with If-None-Match: * (create) or If-Match: <etag> (update) and re-reads
+// it only when the store answers 412. Without that answer a restarted broker, whose first request
+// was a produce, rewrote the watermark from 0 and overwrote acknowledged records. Conditional PUTs
+// are answered here, one write per key at a time so the check and the write cannot interleave.
+//
+// Usage: node s3rver_main.js <data dir> <port> <bucket>
+'use strict';
+
+const crypto = require('crypto');
+const fs = require('fs-extra');
+const path = require('path');
+const S3rver = require('s3rver');
+const FilesystemStore = require('s3rver/lib/stores/filesystem');
+const S3Object = require('s3rver/lib/models/object');
+const S3Error = require('s3rver/lib/models/error');
+const objectCtrl = require('s3rver/lib/controllers/object');
+
+async function writeAtomically(target, content) {
+  const temp = `${target}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
+  const md5 = crypto.createHash('md5');
+  let size = 0;
+  const out = await fs.open(temp, 'w');
+  try {
+    const chunks = Buffer.isBuffer(content) ? [content] : content;
+    for await (const chunk of chunks) {
+      md5.update(chunk);
+      size += chunk.length;
+      await fs.write(out, chunk);
+    }
+    await fs.fsync(out);
+  } finally {
+    await fs.close(out);
+  }
+  return { temp, size, md5: md5.digest('hex') };
+}
+
+FilesystemStore.prototype.putObject = async function putObject(object) {
+  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  await fs.mkdirp(path.dirname(objectPath));
+  const { temp, size, md5 } = await writeAtomically(objectPath, object.content);
+  await this.putMetadata(object.bucket, object.key, object.metadata, md5);
+  await fs.rename(temp, objectPath);
+  return { size, md5 };
+};
+
+const getObject = FilesystemStore.prototype.getObject;
+FilesystemStore.prototype.getObject = async function getObjectWhole(bucket, key, options) {
+  if (options && (options.start !== undefined || options.end !== undefined)) {
+    return getObject.call(this, bucket, key, options); // ranges: s3rver's own path
+  }
+  let content;
+  try {
+    content = await fs.readFile(this.getResourcePath(bucket, key, 'object'));
+  } catch (err) {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  }
+  const metadata = await this.getMetadata(bucket, key).catch(err => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  if (metadata === null) return null;
+  return new S3Object(bucket, key, content, { ...metadata, 'content-length': content.length });
+};
+
+const keyLocks = new Map(); // bucket/key -> promise of the last write queued for it
+
+async function serialized(lockKey, work) {
+  const previous = keyLocks.get(lockKey) || Promise.resolve();
+  const current = previous.then(work, work);
+  const tail = current.catch(() => undefined);
+  keyLocks.set(lockKey, tail);
+  try {
+    return await current;
+  } finally {
+    if (keyLocks.get(lockKey) === tail) keyLocks.delete(lockKey);
+  }
+}
+
+function preconditionFailed(condition) {
+  return new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+    Condition: condition,
+  });
+}
+
+const putObjectCtrl = objectCtrl.putObject;
+objectCtrl.putObject = async function conditionalPutObject(ctx) {
+  const { bucket, key } = ctx.params;
+  return serialized(`${bucket}/${key}`, async () => {
+    const ifNoneMatch = ctx.headers['if-none-match'];
+    const ifMatch = ctx.headers['if-match'];
+    if (ifNoneMatch !== undefined || ifMatch !== undefined) {
+      const existing = await ctx.store.getMetadata(bucket, key).catch(err => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      });
+      if (ifNoneMatch === '*' && existing !== null) throw preconditionFailed('If-None-Match');
+      const unquote = tag => String(tag).replace(/^W\//, '').replace(/"/g, '');
+      if (ifMatch !== undefined && (existing === null || unquote(existing.etag) !== unquote(ifMatch))) {
+        throw preconditionFailed('If-Match');
+      }
+    }
+    return putObjectCtrl(ctx);
+  });
+};
+
+const [directory, port, bucket] = process.argv.slice(2);
+new S3rver({
+  directory,
+  address: '127.0.0.1',
+  port: Number(port),
+  silent: true,
+  allowMismatchedSignatures: true,
+  configureBuckets: [{ name: bucket }],
+})
+  .run()
+  .then(() => console.log(`s3rver listening on 127.0.0.1:${port}`))
+  .catch(err => {
+    console.error(err);
+    process.exit(1);
+  });
