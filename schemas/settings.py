@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     embedded_kafka_port: int = 9092
     embedded_kafka_storage: Literal["durable", "memory"] = Field(
         "durable",
-        description="embedded broker log: durable (local S3 store in home) or memory (may lose acknowledged events)",
+        description="embedded broker log: durable (S3 store in home) or memory (may lose acked events)",
     )
     embedded_clickhouse_tcp_port: int = 9000
     embedded_clickhouse_http_port: int = 8123

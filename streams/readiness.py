@@ -91,13 +91,13 @@ def watch_recovery(app: faust.App, interval_s: float = 1.0) -> threading.Thread:
                     for table in progress.total:
                         RESTORE_TOTAL.labels(table).set(progress.total[table])
                         RESTORE_REMAINING.labels(table).set(progress.remaining[table])
-                    if time.monotonic() - last_log >= 5.0 and sum(progress.total.values()):
+                    if time.monotonic() - last_log >= 5.0 and progress.total.total():
                         log.info("restoring tables: %s", progress.describe())
                         last_log = time.monotonic()
                 elif progress is not None:
                     for table in progress.total:
                         RESTORE_REMAINING.labels(table).set(0)
-                    if sum(progress.total.values()):
+                    if progress.total.total():
                         progress.remaining = Counter()
                         log.info("restored tables: %s", progress.describe())
                     progress = None

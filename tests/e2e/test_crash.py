@@ -110,7 +110,7 @@ def test_every_accepted_event_survives_each_kill(up_process: Callable[..., UpPro
     forms = [events[-1]["event_id"] for events in batches]
     up.wait_ids("touchpoints", ids, timeout_s=240)
     assert up.count_ids("touchpoints", ids) == (len(ids), len(ids))
-    up.wait_ids("conversions", forms, timeout_s=120, column="conversion_id")
+    up.wait_ids("conversions", forms, timeout_s=240, column="conversion_id")
     assert up.count_ids("conversions", forms, column="conversion_id") == (len(forms), len(forms))
 
     def credits_settled() -> dict[str, set[str]] | None:
