@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-BENCHES = ("attribution", "collector", "streams", "sink", "compat")
+BENCHES = ("attribution", "collector", "durability", "streams", "sink", "compat")
 
 
 def main(argv: list[str]) -> int:
