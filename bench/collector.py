@@ -61,6 +61,19 @@ def _batch_body(n: int = 100) -> bytes:
     return jsonio.dumps(events)
 
 
+def batch_script(home: Path, body: bytes) -> Path:
+    """A wrk script POSTing ``body`` to /v1/batch with the bench's write key."""
+    (home / "body.json").write_bytes(body)
+    script = home / "batch.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        f'wrk.headers["X-Write-Key"] = "{WRITE_KEY}"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'local f = io.open("{home / "body.json"}", "rb"); wrk.body = f:read("*a"); f:close()\n'
+    )
+    return script
+
+
 def _cpu_s(root: int) -> float:
     """User+system CPU seconds of ``root`` and its child processes (the uvicorn workers), from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -156,14 +169,7 @@ def main() -> None:
             headers = {"X-Write-Key": WRITE_KEY, "Content-Type": "application/json"}
             check = httpx.post(f"{base}/v1/batch", content=body, timeout=30, headers=headers)
             assert check.status_code == 200 and check.json()["accepted"] == 100, check.text
-            (home / "body.json").write_bytes(body)
-            post = home / "batch.lua"
-            post.write_text(
-                'wrk.method = "POST"\n'
-                f'wrk.headers["X-Write-Key"] = "{WRITE_KEY}"\n'
-                'wrk.headers["Content-Type"] = "application/json"\n'
-                f'local f = io.open("{home / "body.json"}", "rb"); wrk.body = f:read("*a"); f:close()\n'
-            )
+            post = batch_script(home, body)
             noop = home / "noop.lua"
             noop.write_text('wrk.method = "POST"\nwrk.body = "[]"\n')
             noop_post, noop_cpu = _wrk(f"{base}/noop", args.seconds, noop, args.connections)

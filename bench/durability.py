@@ -20,7 +20,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.collector import SITE_KEY, WRITE_KEY, _batch_body, _serve, _wrk
+from bench.collector import SITE_KEY, _batch_body, _serve, _wrk, batch_script
 from embedded.kafka import BrokerStorage, EmbeddedKafka
 from schemas import topics
 from streams.admin import ensure_topics
@@ -65,14 +65,7 @@ def _measure(home: Path, storage: BrokerStorage, args: argparse.Namespace) -> tu
     with EmbeddedKafka(home / storage, storage=storage) as broker:
         ensure_topics(broker.bootstrap, 4, [topics.EVENTS])
         with _serve(home, broker.bootstrap, args.workers) as base:
-            (home / "body.json").write_bytes(_batch_body())
-            post = home / "batch.lua"
-            post.write_text(
-                'wrk.method = "POST"\n'
-                f'wrk.headers["X-Write-Key"] = "{WRITE_KEY}"\n'
-                'wrk.headers["Content-Type"] = "application/json"\n'
-                f'local f = io.open("{home / "body.json"}", "rb"); wrk.body = f:read("*a"); f:close()\n'
-            )
+            post = batch_script(home, _batch_body())
             batch, _cpu = _wrk(f"{base}/v1/batch", args.seconds, post, args.connections)
             gif = f"{base}/p.gif?k={SITE_KEY}&url=https%3A%2F%2Fshop.example%2F%3Futm_source%3Dg"
             latencies, errors = asyncio.run(_open_loop(gif, args.rate, args.seconds))

@@ -2,10 +2,11 @@
 //
 // s3rver 3.7.1 writes an object by truncating its file and streaming the body into it, and answers
 // before the bytes are on disk. The broker overwrites small objects (committed offsets, group
-// state) all the time, so a broker or store killed mid-write left an empty offset file, and Tansu's
-// OffsetFetch then panicked on it forever (found by tests/e2e/test_crash.py). Here an object is
-// written to a temporary file, fsynced, and renamed over the old one: a reader sees the old or the
-// new object, never a partial one. Reads size the object from the file they opened.
+// state) all the time, so a broker or store killed mid-write (or a full disk) left an empty offset
+// file or metadata file, and Tansu's OffsetFetch then panicked on it forever (found by
+// tests/e2e/test_crash.py). Here an object and its side files are written to temporary files,
+// fsynced, and renamed over the old ones: a reader sees the old or the new object, never a partial
+// one. Reads size the object from the bytes they read.
 //
 // s3rver also ignores conditional PUTs. Tansu's S3 engine keeps each partition's next offset in a
 // watermark object written with If-None-Match: * (create) or If-Match: <etag> (update) and re-reads
@@ -19,13 +20,15 @@
 const crypto = require('crypto');
 const fs = require('fs-extra');
 const path = require('path');
+const { pick, pickBy } = require('lodash');
 const S3rver = require('s3rver');
 const FilesystemStore = require('s3rver/lib/stores/filesystem');
 const S3Object = require('s3rver/lib/models/object');
 const S3Error = require('s3rver/lib/models/error');
 const objectCtrl = require('s3rver/lib/controllers/object');
 
-async function writeAtomically(target, content) {
+async function writeTemp(target, content) {
+  // A temporary file beside target, fsynced; removed again if the write fails (e.g. ENOSPC).
   const temp = `${target}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
   const md5 = crypto.createHash('md5');
   let size = 0;
@@ -38,19 +41,39 @@ async function writeAtomically(target, content) {
       await fs.write(out, chunk);
     }
     await fs.fsync(out);
-  } finally {
-    await fs.close(out);
+  } catch (err) {
+    await fs.close(out).catch(() => undefined);
+    await fs.remove(temp);
+    throw err;
   }
+  await fs.close(out);
   return { temp, size, md5: md5.digest('hex') };
 }
 
+// The object, its md5 and its metadata are all written to temporary files first and renamed into
+// place only when all three are on disk: a kill or a full disk leaves the old object whole.
 FilesystemStore.prototype.putObject = async function putObject(object) {
   const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  const md5Path = this.getResourcePath(object.bucket, object.key, 'object.md5');
+  const metadataPath = this.getResourcePath(object.bucket, object.key, 'metadata.json');
   await fs.mkdirp(path.dirname(objectPath));
-  const { temp, size, md5 } = await writeAtomically(objectPath, object.content);
-  await this.putMetadata(object.bucket, object.key, object.metadata, md5);
-  await fs.rename(temp, objectPath);
-  return { size, md5 };
+  const body = await writeTemp(objectPath, object.content);
+  const stored = {
+    ...pick(object.metadata, S3Object.ALLOWED_METADATA),
+    ...pickBy(object.metadata, (value, key) => key.startsWith('x-amz-meta-')),
+  };
+  const temps = [body.temp];
+  try {
+    temps.push((await writeTemp(md5Path, Buffer.from(body.md5))).temp);
+    temps.push((await writeTemp(metadataPath, Buffer.from(JSON.stringify(stored, null, 2)))).temp);
+  } catch (err) {
+    await Promise.all(temps.map(temp => fs.remove(temp)));
+    throw err;
+  }
+  await fs.rename(temps[1], md5Path);
+  await fs.rename(temps[2], metadataPath);
+  await fs.rename(temps[0], objectPath);
+  return { size: body.size, md5: body.md5 };
 };
 
 const getObject = FilesystemStore.prototype.getObject;
@@ -93,9 +116,23 @@ function preconditionFailed(condition) {
   });
 }
 
+// Tansu advances a partition's watermark before it writes the record batch and does not roll it
+// back when that write fails: on a full disk it left an offset with no records, where consumers
+// stalled for good. Refusing every write while free space is under a reserve makes the first write
+// of a produce (the watermark) fail instead, so the broker answers an error and the collector a 503.
+const RESERVE_BYTES = Number(process.env.TOUCHSTREAM_STORE_RESERVE_BYTES || 64 * 1024 * 1024);
+
+async function checkSpace(directory) {
+  const stats = await fs.promises.statfs(directory);
+  if (stats.bavail * stats.bsize < RESERVE_BYTES) {
+    throw new S3Error('SlowDown', 'The store is out of disk space; retry when space is freed', {});
+  }
+}
+
 const putObjectCtrl = objectCtrl.putObject;
 objectCtrl.putObject = async function conditionalPutObject(ctx) {
   const { bucket, key } = ctx.params;
+  await checkSpace(ctx.store.rootDirectory);
   return serialized(`${bucket}/${key}`, async () => {
     const ifNoneMatch = ctx.headers['if-none-match'];
     const ifMatch = ctx.headers['if-match'];

@@ -18,6 +18,7 @@ from embedded.kafka import EmbeddedKafka
 from sinks.client import connect
 from sinks.migrate import apply_migrations
 from streams.admin import ensure_topics
+from tests.e2e.up_process import UpProcess
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +77,19 @@ def topic_factory(kafka_bootstrap: str) -> Callable[..., str]:
 @pytest.fixture
 def group_id() -> str:
     return f"g-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def up_process(tmp_path: Path) -> Iterator[Callable[..., UpProcess]]:
+    """``up_process(**env)``: a not yet started `touchstream up` in ``tmp_path/home``, killed at teardown."""
+    made: list[UpProcess] = []
+
+    def make(**extra_env: str) -> UpProcess:
+        up = UpProcess(tmp_path / "home", tmp_path / f"up-{len(made)}.log", dict(extra_env))
+        made.append(up)
+        return up
+
+    yield make
+    for up in made:
+        if up.running():
+            up.kill_tree()

@@ -47,7 +47,7 @@ def descendants(pid: int) -> set[int]:
     return out
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
@@ -126,9 +126,9 @@ class UpProcess:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(30)
         deadline = time.monotonic() + 20
-        while any(_alive(pid) for pid in tree) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in tree) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not any(_alive(pid) for pid in tree), "a child outlived a SIGKILLed `touchstream up`"
+        assert not any(alive(pid) for pid in tree), "a child outlived a SIGKILLed `touchstream up`"
 
     def clickhouse(self) -> Any:
         return connect(self.endpoints["clickhouse_url"], database=self.endpoints["clickhouse_database"])
