@@ -100,7 +100,7 @@ async def send(
     base_url: str,
     requests: Iterable[Request],
     rate: float = 200.0,
-    concurrency: int = 4,
+    concurrency: int = 16,
     stats: SendStats | None = None,
     stop: threading.Event | None = None,
     max_wait_s: float = 120.0,

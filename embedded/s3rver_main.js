@@ -27,8 +27,8 @@ const S3Object = require('s3rver/lib/models/object');
 const S3Error = require('s3rver/lib/models/error');
 const objectCtrl = require('s3rver/lib/controllers/object');
 
-async function writeTemp(target, content) {
-  // A temporary file beside target, fsynced; removed again if the write fails (e.g. ENOSPC).
+async function writeTemp(target, content, sync) {
+  // A temporary file beside target (fsynced if sync); removed again if the write fails (ENOSPC).
   const temp = `${target}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
   const md5 = crypto.createHash('md5');
   let size = 0;
@@ -40,7 +40,7 @@ async function writeTemp(target, content) {
       size += chunk.length;
       await fs.write(out, chunk);
     }
-    await fs.fsync(out);
+    if (sync) await fs.fsync(out);
   } catch (err) {
     await fs.close(out).catch(() => undefined);
     await fs.remove(temp);
@@ -57,15 +57,17 @@ FilesystemStore.prototype.putObject = async function putObject(object) {
   const md5Path = this.getResourcePath(object.bucket, object.key, 'object.md5');
   const metadataPath = this.getResourcePath(object.bucket, object.key, 'metadata.json');
   await fs.mkdirp(path.dirname(objectPath));
-  const body = await writeTemp(objectPath, object.content);
+  // Only the object's bytes are fsynced: the md5 and metadata are a few bytes beside them, and the
+  // rename order below keeps them whole across a kill (each fsync costs a produce round trip here).
+  const body = await writeTemp(objectPath, object.content, true);
   const stored = {
     ...pick(object.metadata, S3Object.ALLOWED_METADATA),
     ...pickBy(object.metadata, (value, key) => key.startsWith('x-amz-meta-')),
   };
   const temps = [body.temp];
   try {
-    temps.push((await writeTemp(md5Path, Buffer.from(body.md5))).temp);
-    temps.push((await writeTemp(metadataPath, Buffer.from(JSON.stringify(stored, null, 2)))).temp);
+    temps.push((await writeTemp(md5Path, Buffer.from(body.md5), false)).temp);
+    temps.push((await writeTemp(metadataPath, Buffer.from(JSON.stringify(stored, null, 2)), false)).temp);
   } catch (err) {
     await Promise.all(temps.map(temp => fs.remove(temp)));
     throw err;
@@ -74,26 +76,6 @@ FilesystemStore.prototype.putObject = async function putObject(object) {
   await fs.rename(temps[2], metadataPath);
   await fs.rename(temps[0], objectPath);
   return { size: body.size, md5: body.md5 };
-};
-
-const getObject = FilesystemStore.prototype.getObject;
-FilesystemStore.prototype.getObject = async function getObjectWhole(bucket, key, options) {
-  if (options && (options.start !== undefined || options.end !== undefined)) {
-    return getObject.call(this, bucket, key, options); // ranges: s3rver's own path
-  }
-  let content;
-  try {
-    content = await fs.readFile(this.getResourcePath(bucket, key, 'object'));
-  } catch (err) {
-    if (err.code === 'ENOENT') return null;
-    throw err;
-  }
-  const metadata = await this.getMetadata(bucket, key).catch(err => {
-    if (err.code === 'ENOENT') return null;
-    throw err;
-  });
-  if (metadata === null) return null;
-  return new S3Object(bucket, key, content, { ...metadata, 'content-length': content.length });
 };
 
 const keyLocks = new Map(); // bucket/key -> promise of the last write queued for it
@@ -110,6 +92,33 @@ async function serialized(lockKey, work) {
   }
 }
 
+const getObject = FilesystemStore.prototype.getObject;
+// A read waits for a write of the same key in progress: between the renames of the md5 file and of
+// the object it would pair the new ETag with the old bytes, and Tansu, reading a watermark that way,
+// handed out one offset twice.
+FilesystemStore.prototype.getObject = function getObjectLocked(bucket, key, options) {
+  return serialized(`${bucket}/${key}`, () => getObjectWhole.call(this, bucket, key, options));
+};
+
+async function getObjectWhole(bucket, key, options) {
+  if (options && (options.start !== undefined || options.end !== undefined)) {
+    return getObject.call(this, bucket, key, options); // ranges: s3rver's own path
+  }
+  let content;
+  try {
+    content = await fs.readFile(this.getResourcePath(bucket, key, 'object'));
+  } catch (err) {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  }
+  const metadata = await this.getMetadata(bucket, key).catch(err => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  if (metadata === null) return null;
+  return new S3Object(bucket, key, content, { ...metadata, 'content-length': content.length });
+}
+
 function preconditionFailed(condition) {
   return new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
     Condition: condition,
@@ -120,7 +129,7 @@ function preconditionFailed(condition) {
 // back when that write fails: on a full disk it left an offset with no records, where consumers
 // stalled for good. Refusing every write while free space is under a reserve makes the first write
 // of a produce (the watermark) fail instead, so the broker answers an error and the collector a 503.
-const RESERVE_BYTES = Number(process.env.TOUCHSTREAM_STORE_RESERVE_BYTES || 64 * 1024 * 1024);
+const RESERVE_BYTES = 64 * 1024 * 1024;
 
 async function checkSpace(directory) {
   const stats = await fs.promises.statfs(directory);
