@@ -82,7 +82,7 @@ def _restarted(up: UpProcess, name: str, before: int) -> Callable[[], bool | Non
 
 
 def test_every_accepted_event_survives_each_kill(up_process: Callable[..., UpProcess]) -> None:
-    up = up_process().start()
+    up = up_process(TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE="durable").start()
     sender = Sender(up.endpoints["collector"])
     sender.start()
     try:

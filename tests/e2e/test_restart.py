@@ -54,7 +54,7 @@ def _first_run(up: UpProcess, domain: str) -> tuple[list[str], str]:
 
 def test_durable_restart_and_kill_keep_everything(up_process: Callable[..., UpProcess]) -> None:
     domain = f"acme-{uuid.uuid4().hex[:6]}.com"
-    up = up_process().start()
+    up = up_process(TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE="durable").start()
     first_ids, device = _first_run(up, domain)
     touch_ids = first_ids[:5]
     assert up.stop() == 0
