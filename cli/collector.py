@@ -19,7 +19,7 @@ def asgi_app() -> Starlette:
     """uvicorn factory: runs once in each worker process, so each gets its own Kafka producer."""
     from prometheus_client import start_http_server
 
-    from collector import create_app
+    from compat.app import create_app
 
     settings = Settings()
     app = create_app(settings)

@@ -35,7 +35,7 @@ from schemas.errors import ConfigError
 from schemas.events import MAX_EVENT_BYTES, dump_event
 from schemas.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["Collector", "Mount", "create_app"]
 
 STATIC = Path(__file__).parent / "static"
 _COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
@@ -317,8 +317,16 @@ def _origin_of(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
-def create_app(settings: Settings, producer: EventProducer | None = None) -> Starlette:
-    """The collector app. Without ``producer`` it builds one from settings and owns its lifecycle."""
+Mount = Callable[[Starlette, Collector, Settings], object]
+"""Adds routes to the collector app (``compat.app`` mounts the Segment and Snowplow protocols)."""
+
+
+def create_app(
+    settings: Settings, producer: EventProducer | None = None, mounts: Sequence[Mount] = ()
+) -> Starlette:
+    """The native collector app; ``mounts`` extend it. Without ``producer`` it builds one from
+    settings and owns its lifecycle. ``compat.app.create_app`` is the app ``touchstream collector``
+    serves: this one plus the foreign protocols."""
     owned = producer is None
     if producer is None:
         if settings.kafka_bootstrap is None:
@@ -347,7 +355,6 @@ def create_app(settings: Settings, producer: EventProducer | None = None) -> Sta
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.collector = c
-    from compat.routes import mount  # imported here: compat builds on collector's modules
-
-    mount(app, c, settings)
+    for mount in mounts:
+        mount(app, c, settings)
     return app

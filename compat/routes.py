@@ -1,6 +1,6 @@
 """Segment / RudderStack and Snowplow endpoints on the collector, sharing its keys, limits and producer.
 
-Mounted by :func:`mount` from ``collector.app.create_app``. Valid messages go to ``touchstream.events``
+Mounted by :func:`mount` from ``compat.app.create_app``. Valid messages go to ``touchstream.events``
 (touchpoints) or ``touchstream.product-events`` (unmapped names); each bad message is answered by
 index while the good ones in the same request are kept, since the SDKs retry a whole batch or none.
 """
@@ -13,7 +13,7 @@ import binascii
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from collector import intake, pixel
+from collector.app import Collector
 from collector.auth import Caller
 from collector.edge import RequestInfo
 from collector.errors import RequestError
@@ -35,9 +36,6 @@ from schemas import jsonio, topics
 from schemas.errors import FieldError, JSONShapeError
 from schemas.events import dump_event
 from schemas.settings import Settings
-
-if TYPE_CHECKING:  # collector.app imports this module from create_app; no cycle at run time
-    from collector.app import Collector
 
 __all__ = ["CompatIntake", "mount"]
 

@@ -10,7 +10,8 @@ import httpx
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from collector import EventProducer, create_app
+from collector import EventProducer
+from compat.app import create_app  # the app users run: native routes plus compat (the fuzz hits both)
 from schemas import jsonio
 from schemas.settings import Settings
 

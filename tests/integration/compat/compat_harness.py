@@ -13,7 +13,8 @@ import uvicorn
 from kafka import KafkaConsumer, TopicPartition
 from starlette.types import ASGIApp
 
-from collector import EventProducer, create_app
+from collector import EventProducer
+from compat.app import create_app
 from embedded.kafka import free_port
 from schemas import jsonio
 from schemas.settings import Settings
@@ -52,7 +53,7 @@ def serve(app: ASGIApp, lifespan: str = "off") -> Iterator[int]:
 
 @contextmanager
 def collector(bootstrap: str, events_topic: str, products_topic: str, **overrides: Any) -> Iterator[Served]:
-    """The real collector app (compat mounted by create_app) producing to per-test topics."""
+    """The real collector app (compat.app: native routes plus compat) producing to per-test topics."""
     values: dict[str, Any] = {
         "kafka_bootstrap": bootstrap,
         "write_keys": [WRITE_KEY],

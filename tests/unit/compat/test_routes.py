@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from collector.app import create_app
+from compat.app import create_app
 from schemas.settings import Settings
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from collector.app import create_app
+from compat.app import create_app
 from schemas.settings import Settings
 from tests.unit.compat.test_routes import RecordingProducer
 

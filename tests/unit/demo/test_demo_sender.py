@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from collector.app import create_app
+from compat.app import create_app
 from demo import simulate
 from demo.sender import send
 from schemas.events import parse_event
