@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from collector import EventProducer
 from compat.app import create_app  # the app users run: native routes plus compat (the fuzz hits both)
-from schemas import jsonio
 from schemas.settings import Settings
+from tests.integration.served import read_records as read_topic  # noqa: F401  (the tests import it from here)
 
 WRITE_KEY = "wk-test-secret"
 SITE_KEY = "site-test"
@@ -35,29 +33,6 @@ def collector_settings(bootstrap: str, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
-
-
-def read_topic(bootstrap: str, topic: str, expected: int, timeout_s: float = 15.0) -> list[tuple[bytes, Any]]:
-    """All records of ``topic`` once ``expected`` arrived, plus anything that follows within 0.3 s."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=200)
-    try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        out: list[tuple[bytes, Any]] = []
-        deadline = time.monotonic() + timeout_s
-        settle: float | None = None
-        while time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=200).values():
-                out.extend((r.key, jsonio.loads(r.value)) for r in records)
-            if len(out) >= expected:
-                settle = settle or time.monotonic() + 0.3
-                if time.monotonic() > settle:
-                    break
-        return out
-    finally:
-        consumer.close()
 
 
 @pytest.fixture

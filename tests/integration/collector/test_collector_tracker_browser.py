@@ -8,12 +8,9 @@ from Kafka.
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from conftest import SITE_KEY, collector_settings, read_topic
 from playwright.sync_api import sync_playwright
 from starlette.applications import Starlette
@@ -22,7 +19,8 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 
 from collector import EventProducer, create_app
-from embedded.kafka import free_port
+from embedded.process import free_port
+from tests.integration.served import serve
 
 pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
@@ -54,20 +52,10 @@ def served(kafka_bootstrap: str, topic_factory) -> Iterator[tuple[str, str]]:
     producer = EventProducer(kafka_bootstrap, topic)
     collector = create_app(collector_settings(kafka_bootstrap, allowed_origins=[base]), producer)
     app = Starlette(routes=[Route("/landing", landing), Route("/pricing", landing), Mount("/", collector)])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "test server did not start"
     try:
-        yield base, topic
+        with serve(app, port=port):
+            yield base, topic
     finally:
-        server.should_exit = True
-        thread.join(10)
         asyncio.run(producer.close())
 
 

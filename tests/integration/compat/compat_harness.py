@@ -1,23 +1,16 @@
-"""Shared by the compat integration tests: the collector on a real port, and a Kafka topic reader."""
+"""Shared by the compat integration tests: the collector (native routes plus compat) on a real port."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
-from kafka import KafkaConsumer, TopicPartition
-from starlette.types import ASGIApp
-
 from collector import EventProducer
 from compat.app import create_app
-from embedded.kafka import free_port
-from schemas import jsonio
 from schemas.settings import Settings
+from tests.integration.served import read_records, serve
 
 WRITE_KEY = "wk-compat-secret"
 SITE_KEY = "site-compat"
@@ -29,26 +22,6 @@ class Served:
     port: int
     events_topic: str
     products_topic: str
-
-
-@contextmanager
-def serve(app: ASGIApp, lifespan: str = "off") -> Iterator[int]:
-    """Run ``app`` with uvicorn in a thread on a free port; yields the port."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @contextmanager
@@ -85,21 +58,4 @@ def collector(bootstrap: str, events_topic: str, products_topic: str, **override
 
 def read_topic(bootstrap: str, topic: str, expected: int, timeout_s: float = 15.0) -> list[dict[str, Any]]:
     """Every record value of ``topic`` once ``expected`` arrived (plus 0.3 s for stragglers)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=200)
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or set())]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        out: list[dict[str, Any]] = []
-        deadline = time.monotonic() + timeout_s
-        settle: float | None = None
-        while time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=200).values():
-                out.extend(jsonio.loads(r.value) for r in records)
-            if len(out) >= expected:
-                settle = settle or time.monotonic() + 0.3
-                if time.monotonic() > settle:
-                    break
-        return out
-    finally:
-        consumer.close()
+    return [value for _, value in read_records(bootstrap, topic, expected, timeout_s)]
