@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from collector import crm, forms, intake, pixel, spend
 from collector.auth import Caller, KeyRing, TokenBuckets
-from collector.edge import Edge, GeoReader, RequestInfo, open_geoip
+from collector.edge import Edge, GeoReader, RequestInfo, open_geoip, origin_of
 from collector.errors import BrokerUnavailableError, RateLimitedError, RequestError
 from collector.intake import Intake
 from collector.metrics import CollectorMetrics
@@ -147,7 +147,7 @@ class Collector:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(request.scope["headers"])}
         params = pixel.parse_query(request.scope["query_string"].decode("latin-1"))
         referer = headers.get("referer")
-        origin = headers.get("origin") or (_origin_of(referer) if referer else None)
+        origin = headers.get("origin") or (origin_of(referer) if referer else None)
         caller = self.caller(
             request, allow_site=True, origin=origin, site_key=params.get("k"), headers=headers
         )
@@ -307,14 +307,6 @@ class _GifResponse(Response):
         self.body = pixel.GIF
         self.background = None
         self.raw_headers = list(self._HEADERS)
-
-
-def _origin_of(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # a Referer such as "http://[::1" (unbalanced IPv6 bracket)
-        return None
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
 Mount = Callable[[Starlette, Collector, Settings], object]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 __all__ = ["Edge", "GeoReader", "RequestInfo", "open_geoip"]
 
@@ -22,6 +23,15 @@ class GeoReader(Protocol):
     """What we need of a GeoIP database: ``maxminddb.Reader.get`` returns the record or None."""
 
     def get(self, ip: str) -> Any: ...
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host[:port]`` of a Referer, the origin a browser would have sent; None if it has none."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a Referer such as "http://[::1" (unbalanced IPv6 bracket)
+        return None
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
 def open_geoip(path: Path) -> GeoReader:

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,7 +23,7 @@ from starlette.routing import Route
 from collector import intake, pixel
 from collector.app import Collector
 from collector.auth import Caller
-from collector.edge import RequestInfo
+from collector.edge import RequestInfo, origin_of
 from collector.errors import RequestError
 from collector.producer import EventProducer
 from compat import segment, snowplow
@@ -253,7 +252,7 @@ class CompatIntake:
         """``GET /i``: one event in the query string; answers a 1x1 GIF like Snowplow's collector."""
         params = dict(request.query_params)
         referer = request.headers.get("referer")
-        origin = request.headers.get("origin") or (_origin_of(referer) if referer else None)
+        origin = request.headers.get("origin") or (origin_of(referer) if referer else None)
         caller = self.snowplow_caller(request, {params.get("aid")}, origin)
         info = self.c.info(request, caller)
         mapped = Mapped()
@@ -289,14 +288,6 @@ class CompatIntake:
     async def close(self) -> None:
         if self.products is not None:
             await self.products.close()
-
-
-def _origin_of(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # a Referer such as "http://[::1" (unbalanced IPv6 bracket)
-        return None
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
 def mount(app: Starlette, c: Collector, settings: Settings) -> CompatIntake:
