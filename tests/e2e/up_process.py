@@ -1,6 +1,7 @@
 """`touchstream up` as a user runs it: a subprocess on free ports in a given home, stopped or killed.
 
-Shared by the end-to-end tests that restart the stack on the same data.
+The one harness for every test that drives the stack from outside: the end-to-end tests that restart
+or crash it on the same data, and the CLI tests (``tests/integration/cli/running_up.py``).
 """
 
 from __future__ import annotations
@@ -54,29 +55,38 @@ def alive(pid: int) -> bool:
         return False
 
 
+def user_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a user's shell: no TOUCHSTREAM_* except the home and what the test sets."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOUCHSTREAM_")}
+    return {**env, "TOUCHSTREAM_HOME": str(home), **extra}
+
+
 @dataclass
 class UpProcess:
-    """One `touchstream up` on ``home``; ``extra_env`` adds settings (e.g. the broker storage)."""
+    """One `touchstream up ARGS` on ``home``; ``extra_env`` adds settings (e.g. the broker storage)."""
 
     home: Path
     log: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] | None = None
     endpoints: dict[str, str] = field(default_factory=dict)
 
     def start(self, timeout_s: float = 240.0) -> UpProcess:
-        env = {
-            **os.environ,
-            "TOUCHSTREAM_HOME": str(self.home),
-            "TOUCHSTREAM_EMBEDDED_KAFKA_PORT": "0",
-            "TOUCHSTREAM_EMBEDDED_CLICKHOUSE_TCP_PORT": "0",
-            "TOUCHSTREAM_EMBEDDED_CLICKHOUSE_HTTP_PORT": "0",
-            "TOUCHSTREAM_COLLECTOR_PORT": "0",
+        env = user_env(
+            self.home,
+            TOUCHSTREAM_EMBEDDED_KAFKA_PORT="0",
+            TOUCHSTREAM_EMBEDDED_CLICKHOUSE_TCP_PORT="0",
+            TOUCHSTREAM_EMBEDDED_CLICKHOUSE_HTTP_PORT="0",
+            TOUCHSTREAM_COLLECTOR_PORT="0",
+            COLUMNS="80",  # the dashboard of `up --demo` renders for a small terminal
+            LINES="24",
             **self.extra_env,
-        }
+        )
+        self.home.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "cli.main", "up"],
+                [sys.executable, "-m", "cli.main", "up", *self.args],
                 cwd=ROOT,
                 env=env,
                 stdout=out,
@@ -119,6 +129,14 @@ class UpProcess:
         self.proc.send_signal(signal.SIGINT)
         return self.proc.wait(90)
 
+    def close(self) -> None:
+        """Ctrl-C if still running; SIGKILL the tree when it does not stop in time."""
+        if self.running():
+            try:
+                self.stop()
+            except subprocess.TimeoutExpired:
+                self.kill_tree()
+
     def kill_tree(self) -> None:
         """SIGKILL `touchstream up`; its children die with it (PR_SET_PDEATHSIG). Waits until all are gone."""
         assert self.proc is not None
@@ -132,6 +150,9 @@ class UpProcess:
 
     def clickhouse(self) -> Any:
         return connect(self.endpoints["clickhouse_url"], database=self.endpoints["clickhouse_database"])
+
+    def scalar(self, query: str, params: dict[str, Any] | None = None) -> Any:
+        return self.clickhouse().execute(query, params or {})[0][0]
 
     def send(self, events: list[dict[str, Any]]) -> None:
         """POST a native batch; every event must be accepted (2xx)."""

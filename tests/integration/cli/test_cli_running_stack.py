@@ -62,7 +62,7 @@ def _person(up: Up, email: str) -> tuple[str, list[str]]:
              "email": email, "account_domain": email.split("@")[1]}  # fmt: skip
     _send(up, [*views, ident])
     ids = [str(v["event_id"]) for v in views]
-    up.wait(
+    up.poll(
         "the person's touchpoints and identity",
         lambda: (
             (
@@ -181,7 +181,7 @@ def test_demo_sends_with_the_configured_keys(stack: Up) -> None:
     sent = cli(stack.home, "demo", "--accounts", "3", "--days", "5", "--rate", "0", "--seed", "11", env=KEYS)
     assert sent.returncode == 0, sent.stderr
     assert "accepted" in sent.stderr and "0 rejected" in sent.stderr
-    stack.wait(
+    stack.poll(
         "demo touchpoints", lambda: stack.scalar("SELECT count() FROM touchpoints FINAL") > before or None
     )
     dev_keys = cli(stack.home, "demo", "--accounts", "1", "--days", "2", "--rate", "0")  # keys not set
@@ -200,7 +200,7 @@ def test_snowplow_app_id_is_a_site_identity(stack: Up) -> None:
     assert accepted.status_code == 200 and accepted.json()["accepted"] == 1, accepted.text
     unknown = {**body, "data": [{**body["data"][0], "eid": str(uuid.uuid4()), "aid": "android"}]}
     assert httpx.post(tp2, json=unknown, timeout=30).status_code == 401
-    stack.wait(
+    stack.poll(
         "the Snowplow page view",
         lambda: (
             stack.scalar("SELECT count() FROM touchpoints FINAL WHERE event_id = %(e)s", {"e": eid}) or None

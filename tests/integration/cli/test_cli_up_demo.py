@@ -20,9 +20,9 @@ def test_up_demo_sends_with_the_configured_keys(tmp_path: Path) -> None:
     with touchstream_up(tmp_path / "home", "--demo", env=KEYS) as up:
         count = "SELECT count() FROM touchpoints FINAL"
         # before the fix: 401 on the first request and 0 touchpoints, however long one waits
-        up.wait("demo touchpoints in ClickHouse", lambda: up.scalar(count) >= 20 or None, 240)
+        up.poll("demo touchpoints in ClickHouse", lambda: up.scalar(count) >= 20 or None, 240)
         pixel = "SELECT count() FROM touchpoints FINAL WHERE type = 'page_view'"
-        up.wait(
+        up.poll(
             "page views (pixel with the site key, batches with the write key)",
             lambda: up.scalar(pixel) or None,
         )
@@ -38,7 +38,7 @@ def test_up_demo_sends_with_the_configured_keys(tmp_path: Path) -> None:
 def test_a_sender_error_shows_on_the_dashboard(tmp_path: Path) -> None:
     # No write key at all: the demo cannot sign CRM stages and spend, and must say so on screen.
     with touchstream_up(tmp_path / "home", "--demo", env={"TOUCHSTREAM_WRITE_KEYS": ""}) as up:
-        up.wait("the demo sender", lambda: "demo traffic: seed" in up.log.read_text() or None, 60)
+        up.poll("the demo sender", lambda: "demo traffic: seed" in up.log.read_text() or None, 60)
         time.sleep(10)  # the sender thread simulates (< 1 s of CPU), then fails; the frame at Ctrl-C shows it
         up.proc.send_signal(signal.SIGINT)
         assert up.proc.wait(90) == 0, up.tail()
