@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from clickhouse_driver import Client
 
+from alerts.detect import Alert
 from embedded.clickhouse import EmbeddedClickHouse
 from schemas import jsonio, tables
 from sinks.client import connect
@@ -122,3 +123,14 @@ def run_receiver() -> Iterator[Receiver]:
     rec.server.shutdown()
     rec.server.server_close()
     thread.join(timeout=5)
+
+
+@dataclass
+class Recorder:
+    """A notifier that keeps what it was sent."""
+
+    name: str = "recorder"
+    alerts: list[Alert] = field(default_factory=list)
+
+    def send(self, alert: Alert) -> None:
+        self.alerts.append(alert)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alert_support import fresh_database, insert_touchpoints, touchpoint
+from alert_support import Recorder, insert_touchpoints, touchpoint
 from clickhouse_driver import Client
 
 from alerts.detect import Alert
 from alerts.monitor import Monitor
 from alerts.notifiers.base import Dispatcher
 from alerts.rules import Rules, load_rules
-from embedded.clickhouse import EmbeddedClickHouse
 
 pytestmark = pytest.mark.integration
 
@@ -22,20 +19,6 @@ NOW = datetime(2031, 3, 12, 14, 0, tzinfo=UTC)  # a Wednesday afternoon
 NIGHT = datetime(2031, 3, 12, 3, 0, tzinfo=UTC)  # the same Wednesday, 03:00
 SUNDAY = datetime(2031, 3, 16, 15, 0, tzinfo=UTC)
 HISTORY_START = NOW - timedelta(weeks=5, days=3)
-
-
-@pytest.fixture
-def alerts_db(clickhouse_server: EmbeddedClickHouse) -> Iterator[tuple[Client, str]]:
-    yield from fresh_database(clickhouse_server)
-
-
-@dataclass
-class Recorder:
-    name: str = "recorder"
-    alerts: list[Alert] = field(default_factory=list)
-
-    def send(self, alert: Alert) -> None:
-        self.alerts.append(alert)
 
 
 def per_minute(at: datetime, busy: float) -> float:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alert_support import fresh_database, insert_conversions, insert_touchpoints, touchpoint
+from alert_support import Recorder, insert_conversions, insert_touchpoints, touchpoint
 from clickhouse_driver import Client
 
 from alerts.detect import Alert
@@ -17,26 +16,11 @@ from alerts.notifiers.clickhouse import ClickHouseNotifier
 from alerts.queries import fetch_opportunities
 from alerts.rules import load_rules
 from alerts.velocity import velocity_reports
-from embedded.clickhouse import EmbeddedClickHouse
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2031, 3, 12, 14, 0, tzinfo=UTC)
 WINDOW = timedelta(days=90)
-
-
-@pytest.fixture
-def alerts_db(clickhouse_server: EmbeddedClickHouse) -> Iterator[tuple[Client, str]]:
-    yield from fresh_database(clickhouse_server)
-
-
-@dataclass
-class Recorder:
-    name: str = "recorder"
-    alerts: list[Alert] = field(default_factory=list)
-
-    def send(self, alert: Alert) -> None:
-        self.alerts.append(alert)
 
 
 @dataclass(frozen=True)
