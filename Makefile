@@ -20,10 +20,17 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 install: $(STAMP)
 
 # Headless Chromium for the browser tests of the JS trackers (Debian packages; CI runs as root).
+# Debian's chromium and wrk (browser and load tests), prometheus/promtool and prometheus-alertmanager
+# (tests/unit/alerts, tests/integration/alerts); installed only when a command is missing.
 system-deps:
-	@command -v chromium >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium wrk >/dev/null; \
-	  else echo "install Debian's chromium and wrk (sudo apt-get install chromium wrk)"; fi; }
+	@missing=""; \
+	for c in chromium:chromium wrk:wrk promtool:prometheus prometheus:prometheus \
+	         prometheus-alertmanager:prometheus-alertmanager; do \
+	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  pkgs=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$pkgs >/dev/null; \
+	  else echo "install Debian's $$pkgs(sudo apt-get install $$pkgs)"; fi; fi
 
 # Pinned browser trackers (analytics.js, Snowplow) for tests/integration/compat; `npm ci` runs again
 # only when package.json or package-lock.json changed since the last install.
