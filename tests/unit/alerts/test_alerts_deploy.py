@@ -56,6 +56,16 @@ def test_promtool_accepts_the_rules() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (make system-deps)")
+def test_rules_fire_and_resolve_in_promtool_unit_tests() -> None:
+    """deploy/prometheus/rules_test.yml: every alert fires after its `for:`, and only then, and clears."""
+    tests = RULES.with_name("rules_test.yml")
+    tested = {t["alertname"] for case in load(tests)["tests"] for t in case["alert_rule_test"]}
+    assert tested == {r["alert"] for g in load(RULES)["groups"] for r in g["rules"]}
+    result = subprocess.run(["promtool", "test", "rules", str(tests)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_scrape_config_covers_every_service() -> None:
     cfg = load(DEPLOY / "prometheus" / "prometheus.yml")
     targets = {j["job_name"]: j["static_configs"][0]["targets"] for j in cfg["scrape_configs"]}
