@@ -19,7 +19,6 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# Headless Chromium for the browser tests of the JS trackers (Debian packages; CI runs as root).
 # Debian's chromium and wrk (browser and load tests), prometheus/promtool and prometheus-alertmanager
 # (tests/unit/alerts, tests/integration/alerts); installed only when a command is missing.
 system-deps:
