@@ -1,4 +1,9 @@
-"""Apply the numbered SQL migrations in ``sinks/migrations`` once each, in order (idempotent)."""
+"""Apply the numbered SQL migrations in ``sinks/migrations`` once each, in order, then every view.
+
+Numbered migrations hold what stores data (tables, materialized views, backfills) and run once; the
+plain views live in ``sinks/views`` (one file each, :mod:`sinks.view_files`) and are re-applied on every
+call, after the migrations. No migration reads a plain view, so a fresh database needs no view first.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from clickhouse_driver.errors import Error as ClickHouseError
 
 from schemas import tables
 from sinks.errors import MigrationError
+from sinks.view_files import apply_views, split_statements
 
 __all__ = ["Migration", "apply_migrations", "apply_retention", "available_migrations", "ensure_analyst_user"]
 
@@ -25,23 +31,20 @@ class Migration:
     statements: tuple[str, ...]
 
 
-def _split(sql: str) -> tuple[str, ...]:
-    # Statements end with ';' at the end of a line; comments are dropped so they never count as one.
-    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
-    return tuple(s.strip() for s in re.split(r";\s*(?:\n|$)", body) if s.strip())
-
-
 def available_migrations() -> list[Migration]:
     out = []
     for entry in resources.files("sinks.migrations").iterdir():
         match = _NAME.match(entry.name)
         if match:
-            out.append(Migration(int(match.group(1)), entry.name, _split(entry.read_text())))
+            out.append(Migration(int(match.group(1)), entry.name, split_statements(entry.read_text())))
     return sorted(out, key=lambda m: m.version)
 
 
 def apply_migrations(client: Client, database: str = tables.DATABASE) -> list[str]:
-    """Create ``database`` and apply pending migrations; returns the names applied this time."""
+    """Create ``database``, apply pending migrations, then (re)create every view.
+
+    Returns the names of the migrations applied this time (views are applied on every call).
+    """
     if not _IDENT.match(database):
         raise MigrationError(f"database name {database!r} is not a plain identifier")
     # Identifiers cannot be bound as query parameters, hence the validated {db} substitution.
@@ -68,6 +71,7 @@ def apply_migrations(client: Client, database: str = tables.DATABASE) -> list[st
             [(migration.version, migration.name)],
         )
         applied.append(migration.name)
+    apply_views(client, database)
     return applied
 
 

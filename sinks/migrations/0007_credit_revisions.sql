@@ -75,28 +75,5 @@ EXCHANGE TABLES {db}.conversions AND {db}.conversions_0007;
 
 DROP TABLE {db}.conversions_0007;
 
--- The credit views of 0003 again, counting only conversions a touch still holds credit for.
-CREATE OR REPLACE VIEW {db}.attribution_by_channel AS
-SELECT
-    channel,
-    sum(credit) AS conversions,
-    sum(revenue_credit) AS revenue,
-    uniqExact(conversion_id) AS touched_conversions
-FROM {db}.attribution_credits FINAL
-WHERE model = {model:String} AND stage = {stage:String} AND credit != 0
-  AND toDate(conversion_ts) >= {since:Date} AND toDate(conversion_ts) < {until:Date}
-GROUP BY channel
-ORDER BY conversions DESC, channel;
-
-CREATE OR REPLACE VIEW {db}.attribution_by_campaign AS
-SELECT
-    channel,
-    utm_campaign,
-    sum(credit) AS conversions,
-    sum(revenue_credit) AS revenue,
-    uniqExact(conversion_id) AS touched_conversions
-FROM {db}.attribution_credits FINAL
-WHERE model = {model:String} AND stage = {stage:String} AND credit != 0
-  AND toDate(conversion_ts) >= {since:Date} AND toDate(conversion_ts) < {until:Date}
-GROUP BY channel, utm_campaign
-ORDER BY conversions DESC, channel, utm_campaign;
+-- attribution_by_channel / attribution_by_campaign count only conversions a touch still holds credit
+-- for (credit != 0) since this migration: sinks/views/.

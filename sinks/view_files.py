@@ -1,0 +1,89 @@
+"""The analyst views, one ``sinks/views/<name>.sql`` file each, re-applied in dependency order.
+
+Like Flyway's repeatable migrations (or dbt models): a view holds no data, so its file is its one
+current definition (``CREATE OR REPLACE VIEW {db}.<name> AS ...``) and every ``apply_migrations`` call
+applies all of them again, after the numbered migrations. A view that reads another view is created
+after it: the ``{db}.<name>`` tokens naming other view files are its dependencies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+
+from clickhouse_driver import Client
+from clickhouse_driver.errors import Error as ClickHouseError
+
+from sinks.errors import MigrationError
+
+__all__ = ["View", "apply_views", "available_views", "split_statements", "view_order"]
+
+_FILE = re.compile(r"^([a-z][a-z0-9_]*)\.sql$")
+_REF = re.compile(r"\{db\}\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    name: str
+    sql: str
+    reads: frozenset[str]  # every {db}.<name> the SQL names besides itself (tables and views)
+
+
+def split_statements(sql: str) -> tuple[str, ...]:
+    """Statements end with ';' at the end of a line; comment lines are dropped so they never count as one."""
+    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return tuple(s.strip() for s in re.split(r";\s*(?:\n|$)", body) if s.strip())
+
+
+def parse_view(name: str, text: str) -> View:
+    statements = split_statements(text)
+    head = f"CREATE OR REPLACE VIEW {{db}}.{name} AS"
+    if len(statements) != 1 or not statements[0].startswith(head):
+        raise MigrationError(f"views/{name}.sql must hold one statement starting {head!r}")
+    return View(name, statements[0], frozenset(_REF.findall(statements[0])) - {name})
+
+
+def available_views() -> list[View]:
+    out = []
+    for entry in resources.files("sinks.views").iterdir():
+        match = _FILE.match(entry.name)
+        if match:
+            out.append(parse_view(match.group(1), entry.read_text()))
+    return sorted(out, key=lambda v: v.name)
+
+
+def view_order(views: Iterable[View]) -> list[View]:
+    """Views before the views that read them (ties by name); MigrationError naming a cycle."""
+    by_name = {v.name: v for v in views}
+    done: dict[str, View] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in done:
+            return
+        if name in path:
+            cycle = [*path[path.index(name) :], name]
+            raise MigrationError("views read each other in a cycle: " + " -> ".join(cycle))
+        view = by_name[name]
+        for dep in sorted(view.reads & by_name.keys()):
+            visit(dep, [*path, name])
+        done[name] = view
+
+    for name in sorted(by_name):
+        visit(name, [])
+    return list(done.values())
+
+
+def apply_views(client: Client, database: str) -> list[str]:
+    """(Re)create every view of ``sinks/views`` in ``database``; returns their names in the order applied."""
+    applied = []
+    for view in view_order(available_views()):
+        try:
+            client.execute(view.sql.replace("{db}", database))
+        except ClickHouseError as exc:
+            message = str(exc).split("Stack trace:")[0].strip()
+            code = getattr(exc, "code", "?")
+            raise MigrationError(f"views/{view.name}.sql failed (code {code}): {message}") from exc
+        applied.append(view.name)
+    return applied
