@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import re
 import signal
 import statistics
 import subprocess
@@ -29,9 +28,10 @@ from embedded.clickhouse import EmbeddedClickHouse
 from embedded.kafka import EmbeddedKafka
 from schemas import jsonio, topics
 from sinks.client import connect
-from sinks.migrate import apply_migrations, available_migrations
+from sinks.migrate import apply_migrations
 from sinks.parse import raw_insert_sql
 from sinks.rows import SPECS_BY_TOPIC, decode, to_columns
+from sinks.view_files import split_statements
 from streams.admin import ensure_topics
 
 SPEC = SPECS_BY_TOPIC[topics.TOUCHPOINTS]
@@ -219,24 +219,16 @@ LEGACY = {
 }
 
 
-def install_legacy_views(client: Client, db: str, legacy_db: str, versions: tuple[int, ...] = (3, 4)) -> None:
-    """The views as migrations ``versions`` defined them, in ``legacy_db``, over ``db``'s tables.
+def install_legacy_views(
+    client: Client, db: str, legacy_db: str, sql_file: str = "views_0003_0004.sql"
+) -> None:
+    """The views as old migrations defined them (``bench/<sql_file>``), in ``legacy_db``, over ``db``'s tables.
 
-    Only views are copied; a view naming another view of those versions reads the ``legacy_db`` copy.
+    A view naming another view of that file reads the ``legacy_db`` copy ({legacy} in the file).
     """
     client.execute(f"CREATE DATABASE IF NOT EXISTS {legacy_db}")
-    statements = [
-        s
-        for m in available_migrations()
-        if m.version in versions
-        for s in m.statements
-        if s.startswith("CREATE OR REPLACE VIEW")
-    ]
-    names = {s.split("{db}.", 1)[1].split(maxsplit=1)[0] for s in statements}
-    for statement in statements:
-        for name in names:
-            statement = re.sub(rf"\{{db\}}\.{name}\b", f"{legacy_db}.{name}", statement)
-        client.execute(statement.replace("{db}", db))
+    for statement in split_statements((Path(__file__).parent / sql_file).read_text()):
+        client.execute(statement.replace("{legacy}", legacy_db).replace("{db}", db))
 
 
 def timed(client: Client, sql: str, runs: int) -> tuple[float, list[tuple[object, ...]]]:
@@ -272,7 +264,7 @@ def bench_views(ch_url: str, touchpoints: int, accounts: int, runs: int = 3) -> 
         f"generated {touchpoints:,} touchpoints / {accounts:,} accounts in {time.perf_counter() - started:.1f}s"
     )
     install_legacy_views(client, db, legacy_db)
-    install_legacy_views(client, db, fast_db, (5,))
+    install_legacy_views(client, db, fast_db, "views_0005.sql")
     in_0005 = {row[0] for row in client.execute(f"SHOW TABLES FROM {fast_db}")}
     # Background merges of the fresh 10M rows would slow whichever view runs first: let them settle.
     deadline = time.monotonic() + 300
