@@ -81,6 +81,28 @@ def _restarted(up: UpProcess, name: str, before: int) -> Callable[[], bool | Non
     return probe
 
 
+def _explain(
+    up: UpProcess, expected: dict[str, set[str]], credited: dict[str, tuple[set[str], float]]
+) -> str:
+    """What a failed convergence looked like: the forms off, their revisions, the logs' last lines."""
+    off = {c: ids for c, ids in expected.items() if credited.get(c, (set(), 0.0))[0] != ids}
+    sample = list(off)[:3]
+    revisions = up.clickhouse().execute(
+        "SELECT conversion_id, revision, groupArray((event_id, credit)) FROM attribution_credits "
+        "WHERE conversion_id IN %(f)s AND model = 'linear' GROUP BY conversion_id, revision "
+        "ORDER BY conversion_id, revision",
+        {"f": sample},
+    )
+    lines = [f"{len(off)} of {len(expected)} forms not converged; e.g."]
+    lines += [f"  {c}: expected {sorted(off[c])}, latest {credited.get(c)}" for c in sample]
+    lines += [f"  revision {r}: {c} {pairs}" for c, r, pairs in revisions]
+    for name in ("worker", "sink"):
+        log = up.home / "logs" / f"{name}.log"
+        tail = log.read_text(errors="replace").splitlines()[-25:] if log.exists() else []
+        lines += [f"--- {name}.log", *tail]
+    return "\n".join(lines)
+
+
 def test_every_accepted_event_survives_each_kill(up_process: Callable[..., UpProcess]) -> None:
     up = up_process(TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE="durable").start()
     sender = Sender(up.endpoints["collector"])
@@ -125,11 +147,14 @@ def test_every_accepted_event_survives_each_kill(up_process: Callable[..., UpPro
 
     # A form can be credited before its handed-over touches arrive (a `(none)` revision); the
     # latest revision must converge to exactly its three page views, credits summing to 1.
-    up.poll(
-        "credits of every form converged",
-        lambda: all(credited().get(c, (set(), 0.0))[0] == ids for c, ids in expected.items()) or None,
-        180,
-    )
+    try:
+        up.poll(
+            "credits of every form converged",
+            lambda: all(credited().get(c, (set(), 0.0))[0] == ids for c, ids in expected.items()) or None,
+            180,
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{_explain(up, expected, credited())}") from None
     for conversion, (ids_, total) in credited().items():
         assert ids_ == expected[conversion] and abs(total - 1.0) < 1e-9
     assert up.running()
