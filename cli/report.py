@@ -21,6 +21,8 @@ from schemas.settings import Settings
 
 __all__ = ["report"]
 
+NARROW = 100  # columns under which the table leaves out the channel category
+
 
 def _html(reader: Reader, result: AttributionResult) -> str:
     request, period = result.request, result.period
@@ -83,7 +85,9 @@ def report(
     except QueryFailedError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    rows, columns = attribution_rows(result)
+    rows, columns = attribution_rows(result, wide=fmt != "table")
+    if fmt == "table" and console.width < NARROW:  # spend, cost and ROAS matter more than the category
+        columns = [c for c in columns if c.key != "category"]
     title = f"{stage} attribution by {by} · {period.label()} · {result.conversions:,} conversions"
     text = render(rows, columns, fmt, title, console)
     if text is not None:

@@ -22,8 +22,9 @@ from reports.errors import ReportOptionError
 from reports.journeys import Conversion, JourneyTouch, build_paths, converting_journeys, marked_touches
 from reports.period import Period
 from reports.queries import FUNNEL_STAGES, Reader
+from schemas.channels import category_of
 
-__all__ = ["DEFAULT_LOOKBACK_DAYS", "AttributionResult", "Credit", "ReportRequest", "attribute"]
+__all__ = ["DEFAULT_LOOKBACK_DAYS", "AttributionResult", "Credit", "ReportRequest", "Return", "attribute"]
 
 DEFAULT_LOOKBACK_DAYS = 90  # the contract's demand-gen lookback, the longer of the two defaults
 STAGES: tuple[str, ...] = FUNNEL_STAGES[1:]  # lead is no attribution outcome in the contract
@@ -58,6 +59,25 @@ class Credit:
     revenue: float
 
 
+@dataclass(frozen=True, slots=True)
+class Return:
+    """A key's credit next to its spend; the ratios are None where they divide by zero."""
+
+    key: str
+    category: str
+    conversions: float
+    revenue: float
+    spend: float
+
+    @property
+    def cost_per_conversion(self) -> float | None:
+        return self.spend / self.conversions if self.spend and self.conversions else None
+
+    @property
+    def roas(self) -> float | None:
+        return self.revenue / self.spend if self.spend else None
+
+
 @dataclass(slots=True)
 class AttributionResult:
     request: ReportRequest
@@ -65,6 +85,7 @@ class AttributionResult:
     credits: list[Credit] = field(default_factory=list)
     conversions: int = 0  # conversions of the stage in the period
     revenue: float = 0.0
+    spend: dict[str, float] = field(default_factory=dict)  # per channel / campaign, days in the period
 
     def by_model(self, model: str) -> list[Credit]:
         """One model's credits, largest first (ties by key so output is stable)."""
@@ -72,11 +93,30 @@ class AttributionResult:
         return sorted(rows, key=lambda c: (-c.conversions, c.key))
 
     def keys(self) -> list[str]:
-        """Every channel / campaign, ordered by its total credit over the models."""
+        """Every channel / campaign credited or paid for, by total credit over the models, then spend."""
         total: dict[str, float] = defaultdict(float)
         for c in self.credits:
             total[c.key] += c.conversions
-        return sorted(total, key=lambda k: (-total[k], k))
+        keys = set(total) | set(self.spend)
+        return sorted(keys, key=lambda k: (-total.get(k, 0.0), -self.spend.get(k, 0.0), k))
+
+    def returns(self, model: str) -> list[Return]:
+        """One model's credit set against spend, per key: also keys with spend and no credit."""
+        credits = {c.key: c for c in self.by_model(model)}
+        out = []
+        for key in [*credits, *sorted(k for k in self.spend if k not in credits)]:
+            c = credits.get(key)
+            category = c.category if c else (str(category_of(key)) if self.request.by == "channel" else "")
+            out.append(
+                Return(
+                    key,
+                    category,
+                    c.conversions if c else 0.0,
+                    c.revenue if c else 0.0,
+                    self.spend.get(key, 0.0),
+                )
+            )
+        return out
 
 
 class _Journeys:
@@ -134,6 +174,7 @@ def attribute(reader: Reader, request: ReportRequest, period: Period) -> Attribu
     """Credits of every requested model for the request's stage and period."""
     result = AttributionResult(request, period)
     result.conversions, result.revenue = reader.conversion_count(request.stage, period)
+    result.spend = reader.spend_by(request.by, period)
     rule = [m for m in request.models if m in RULE_BASED_MODELS]
     fitted = [m for m in request.models if m in DATA_DRIVEN_MODELS]
     if rule and request.lookback_days is None:

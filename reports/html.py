@@ -96,6 +96,38 @@ def _table(result: AttributionResult) -> str:
     return f"<table><tr><th>{noun}</th>{head}</tr>{body}</table>"
 
 
+def _money(value: float | None, spec: str = ",.0f") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def _returns(result: AttributionResult, model: str) -> str:
+    """Spend beside credit for one model, then ROAS for every model (keys with spend only)."""
+    noun = "campaign" if result.request.by == "campaign" else "channel"
+    head = "".join(
+        f'<th style="text-align:right">{h}</th>'
+        for h in ("spend", "credited conversions", "cost / conversion", "revenue", "ROAS")
+    )
+    body = "".join(
+        f'<tr><td>{escape(r.key)}</td><td class="n">{_money(r.spend)}</td>'
+        f'<td class="n">{r.conversions:,.2f}</td><td class="n">{_money(r.cost_per_conversion)}</td>'
+        f'<td class="n">{_money(r.revenue)}</td><td class="n">{_money(r.roas, ",.2f")}</td></tr>'
+        for r in result.returns(model)
+    )
+    first = f"<h3>{escape(model)}</h3><table><tr><th>{noun}</th>{head}</tr>{body}</table>"
+    paid = sorted(result.spend, key=lambda k: (-result.spend[k], k))
+    if len(result.request.models) < 2 or not paid:
+        return first
+    roas = {m: {r.key: r.roas for r in result.returns(m)} for m in result.request.models}
+    model_head = "".join(f'<th style="text-align:right">{escape(m)}</th>' for m in result.request.models)
+    rows = "".join(
+        f"<tr><td>{escape(key)}</td>"
+        + "".join(f'<td class="n">{_money(roas[m].get(key), ",.2f")}</td>' for m in result.request.models)
+        + "</tr>"
+        for key in paid
+    )
+    return f"{first}<h3>ROAS per model</h3><table><tr><th>{noun}</th>{model_head}</tr>{rows}</table>"
+
+
 def _card(label: str, value: str) -> str:
     return f'<div class="card"><span>{escape(label)}</span><b>{escape(value)}</b></div>'
 
@@ -112,6 +144,7 @@ def render_html(inputs: HtmlInputs) -> str:
             _card(f"{request.stage.replace('_', ' ')} conversions", f"{result.conversions:,}"),
             _card(f"{request.stage.replace('_', ' ')} amount", f"{result.revenue:,.0f}"),
             _card(f"top {request.by} ({first_model})", top[0].key if top else "–"),
+            _card("spend", f"{sum(result.spend.values()):,.0f}"),
             _card("models", str(len(request.models))),
         )
     )
@@ -136,6 +169,12 @@ def render_html(inputs: HtmlInputs) -> str:
             "Credited conversions per model",
             f"Attribution of {request.stage} conversions, top 12 channels or campaigns per model.",
             _model_bars(result, order),
+        ),
+        (
+            "Spend and return",
+            f"Spend in the period beside what it was credited with ({first_model} model first); "
+            "cost per credited conversion and ROAS (credited revenue ÷ spend), – where nothing was spent.",
+            _returns(result, first_model),
         ),
         ("The numbers", "Credited conversions per model.", _table(result)),
     )

@@ -27,6 +27,9 @@ _MS = "fromUnixTimestamp64Milli(toInt64(%({name})s), 'UTC')"
 _IN_PERIOD = f"{{col}} >= {_MS.format(name='start')} AND {{col}} < {_MS.format(name='end')}"
 
 
+SPEND_DAY = "toDateTime(date, 'UTC')"  # a day's spend belongs to the period holding its midnight
+
+
 def _in_period(column: str) -> str:
     return _IN_PERIOD.format(col=column)
 
@@ -84,6 +87,18 @@ class Reader:
         )
         params = {"stage": stage, "model": model, **self._span(period)}
         return [(w, c, float(v)) for w, c, v in self.rows(sql, params)]
+
+    def spend_by(self, by: str, period: Period) -> dict[str, float]:
+        """Spend per channel (or per campaign, ``(none)`` without one) on the period's days.
+
+        A day's spend belongs to the period holding its midnight, as in :meth:`kpi_values`.
+        """
+        key = "if(utm_campaign = '', '(none)', utm_campaign)" if by == "campaign" else "toString(channel)"
+        sql = (
+            f"SELECT {key} AS key, sum(cost) FROM {{db}}.{tables.SPEND} FINAL "
+            f"WHERE {_in_period(SPEND_DAY)} GROUP BY key"
+        )
+        return {str(k): float(v) for k, v in self.rows(sql, self._span(period)) if v}
 
     def conversion_count(self, stage: str, period: Period) -> tuple[int, float]:
         """Conversions of ``stage`` in the period and their total amount."""
@@ -189,8 +204,7 @@ class Reader:
             values[stage] = float(count)
             if stage == "closed_won":
                 values["won_amount"] = float(amount)
-        spend_day = "toDateTime(date, 'UTC')"  # a day's spend belongs to the period holding its midnight
-        spend_sql = f"SELECT sum(cost) FROM {{db}}.{tables.SPEND} FINAL WHERE {_in_period(spend_day)}"
+        spend_sql = f"SELECT sum(cost) FROM {{db}}.{tables.SPEND} FINAL WHERE {_in_period(SPEND_DAY)}"
         values["spend"] = float(self.rows(spend_sql, span)[0][0])
         convert_sql = (
             "WITH first_touch AS ("

@@ -8,28 +8,59 @@ from reports.render import Column
 __all__ = ["attribution_rows"]
 
 
-def attribution_rows(result: AttributionResult) -> tuple[list[dict[str, object]], list[Column]]:
-    """One model: key, category, conversions, share, revenue. Several: key and one column per model."""
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def attribution_rows(
+    result: AttributionResult, wide: bool = False
+) -> tuple[list[dict[str, object]], list[Column]]:
+    """One model: key, category, conversions, share, revenue, spend, cost per conversion, ROAS.
+
+    Several models: key, spend and one column of credited conversions per model; ``wide`` (json, csv)
+    adds each model's ``cost_per_conversion_<model>`` and ``roas_<model>``, too wide for a terminal.
+    Keys with spend and no credit are rows too, at zero conversions: spend that bought nothing shows.
+    """
     noun = result.request.by
     models = result.request.models
     if len(models) == 1:
-        credits = result.by_model(models[0])
-        total = sum(c.conversions for c in credits)
+        returns = result.returns(models[0])
+        total = sum(r.conversions for r in returns)
         rows: list[dict[str, object]] = [
             {
-                noun: c.key,
-                "category": c.category,
-                "conversions": round(c.conversions, 4),
-                "share": round(c.conversions / total, 4) if total else 0.0,
-                "revenue": round(c.revenue, 2),
+                noun: r.key,
+                "category": r.category,
+                "conversions": round(r.conversions, 4),
+                "share": round(r.conversions / total, 4) if total else 0.0,
+                "revenue": round(r.revenue, 2),
+                "spend": round(r.spend, 2),
+                "cost_per_conversion": _round(r.cost_per_conversion, 2),
+                "roas": _round(r.roas, 4),
             }
-            for c in credits
+            for r in returns
         ]
-        columns = [Column(noun), Column("conversions", "credited conversions"), Column("share", number=".1%")]
-        columns.append(Column("revenue", number=",.0f"))
+        columns = [Column(noun), Column("conversions", "credited"), Column("share", number=".1%")]
+        columns += [
+            Column("revenue", number=",.0f"),
+            Column("spend", number=",.0f"),
+            Column("cost_per_conversion", "cost/conv", number=",.0f"),
+            Column("roas", "ROAS", number=",.2f"),
+        ]
         if noun == "channel":
             columns.insert(1, Column("category"))
         return rows, columns
-    values = {(c.model, c.key): c.conversions for c in result.credits}
-    rows = [{noun: key, **{m: round(values.get((m, key), 0.0), 4) for m in models}} for key in result.keys()]
-    return rows, [Column(noun), *(Column(m) for m in models)]
+    per_model = {m: {r.key: r for r in result.returns(m)} for m in models}
+    rows = []
+    for key in result.keys():
+        row: dict[str, object] = {noun: key, "spend": round(result.spend.get(key, 0.0), 2)}
+        for m in models:
+            r = per_model[m].get(key)
+            row[m] = round(r.conversions, 4) if r else 0.0
+            row[f"cost_per_conversion_{m}"] = _round(r.cost_per_conversion, 2) if r else None
+            row[f"roas_{m}"] = _round(r.roas, 4) if r else None
+        rows.append(row)
+    columns = [Column(noun), Column("spend", number=",.0f"), *(Column(m) for m in models)]
+    if wide:
+        columns += [Column(f"cost_per_conversion_{m}") for m in models]
+        columns += [Column(f"roas_{m}") for m in models]
+    return rows, columns

@@ -138,8 +138,26 @@ def test_linear_by_channel_reads_the_stored_credits(
     assert rows["paid_search"]["share"] == pytest.approx((THIRD + 0.5) / 2, abs=1e-4)
     assert rows["podcast"]["conversions"] == pytest.approx(THIRD, abs=1e-4)
     assert rows["email"] == {
-        "channel": "email", "category": "lead_gen", "conversions": 0.5, "share": 0.25, "revenue": 1500.0
+        "channel": "email", "category": "lead_gen", "conversions": 0.5, "share": 0.25, "revenue": 1500.0,
+        "spend": 0.0, "cost_per_conversion": None, "roas": None,
     }  # fmt: skip
+    # Spend on the period's days (s1 300 + s2 150 + s3 100) against paid_search's credit and revenue.
+    assert rows["paid_search"]["spend"] == 550.0
+    assert rows["paid_search"]["cost_per_conversion"] == pytest.approx(550 / (THIRD + 0.5), abs=0.01)
+    assert rows["paid_search"]["roas"] == pytest.approx((1000 * THIRD + 1500) / 550, abs=1e-4)
+
+
+def test_spend_without_credit_is_a_row(clickhouse_url: str, database: str, tmp_path: Path) -> None:
+    # 30 days: s3 (45 days ago) is out; `last` has no stored credits, so spend is all there is.
+    rows = run(
+        clickhouse_url, database, tmp_path, "report", "--model", "last", "--since", "30d", "--format", "json"
+    )
+    assert rows == [
+        {"channel": "paid_search", "category": "lead_gen", "conversions": 0.0, "share": 0.0, "revenue": 0.0,
+         "spend": 450.0, "cost_per_conversion": None, "roas": 0.0},
+    ]  # fmt: skip
+    table = run(clickhouse_url, database, tmp_path, "report", "--model", "linear")
+    assert "ROAS" in table and "cost/conv" in table  # at 80 columns too: the category gives way
 
 
 def test_by_campaign(clickhouse_url: str, database: str, tmp_path: Path) -> None:
@@ -159,6 +177,13 @@ def test_by_campaign(clickhouse_url: str, database: str, tmp_path: Path) -> None
     assert {k: round(v["conversions"], 4) for k, v in rows.items()} == {
         "brand": 0.8333, "pod": 0.3333, "(none)": 0.3333, "nurture": 0.5
     }  # fmt: skip
+    assert {k: v["spend"] for k, v in rows.items()} == {
+        "brand": 550.0,
+        "pod": 0.0,
+        "(none)": 0.0,
+        "nurture": 0.0,
+    }
+    assert rows["brand"]["roas"] == pytest.approx((1000 * THIRD + 1500) / 550, abs=1e-4)
 
 
 def test_all_models_side_by_side(clickhouse_url: str, database: str, tmp_path: Path) -> None:
@@ -166,6 +191,10 @@ def test_all_models_side_by_side(clickhouse_url: str, database: str, tmp_path: P
     assert rows["email"]["first"] == 1.0 and rows["paid_search"]["first"] == 1.0
     assert rows["direct"]["first"] == 0.0 and rows["direct"]["linear"] == pytest.approx(THIRD, abs=1e-4)
     assert rows["email"]["last"] == 0.0  # no stored credits for `last` in this dataset
+    assert rows["paid_search"]["spend"] == 550.0 and rows["email"]["spend"] == 0.0
+    assert rows["paid_search"]["cost_per_conversion_first"] == 550.0  # cA's first touch: 1 conversion
+    assert rows["paid_search"]["roas_first"] == pytest.approx(1000 / 550, abs=1e-4)
+    assert rows["paid_search"]["roas_last"] == 0.0 and rows["email"]["roas_first"] is None
     expected_markov = markov(PATHS, PATH_CONVERSIONS)
     expected_shapley = shapley(PATHS, PATH_CONVERSIONS)
     for channel in ("paid_search", "podcast", "direct", "email"):
@@ -226,8 +255,8 @@ def test_rule_based_recompute_honours_the_lookback(
         "--format",
         "csv",
     )
-    assert full.splitlines()[0] == "channel,category,conversions,share,revenue"
-    assert "email,lead_gen,0.5,0.25,1500.0" in full.splitlines()
+    assert full.splitlines()[0] == "channel,category,conversions,share,revenue,spend,cost_per_conversion,roas"
+    assert "email,lead_gen,0.5,0.25,1500.0,0.0,," in full.splitlines()
 
 
 def test_funnel_counts_accounts_per_first_touch_channel(clickhouse_url: str, database: str) -> None:
@@ -248,6 +277,8 @@ def test_html_report_is_written(clickhouse_url: str, database: str, tmp_path: Pa
     assert page.count("<svg") == 10 + 3  # one credit chart per model, category split, funnel, trend
     assert "http://" not in page and "https://" not in page and "<script" not in page
     assert "paid_search" in page
+    assert "Spend and return" in page and "ROAS per model" in page
+    assert '<td class="n">550</td>' in page  # paid_search's spend beside its credit
     # The six rule-based models the dataset has no stored credits for; everything else has data.
     assert page.count("no data for this period") == 6
 
@@ -303,4 +334,4 @@ def test_endpoints_json_is_used_when_no_url_is_set(
     env = {"TOUCHSTREAM_CLICKHOUSE_URL": "", "TOUCHSTREAM_HOME": str(tmp_path)}
     result = CliRunner().invoke(app, ["report", "--model", "first", "--format", "csv"], env=env)
     assert result.exit_code == 0, result.output
-    assert "email,lead_gen,1.0,0.5,3000.0" in result.stdout.splitlines()
+    assert "email,lead_gen,1.0,0.5,3000.0,0.0,," in result.stdout.splitlines()

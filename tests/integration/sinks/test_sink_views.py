@@ -72,35 +72,68 @@ def test_funnel_by_first_touch(own_ch):
     assert rows == [("paid_social", 1, 1, 1, 0, 0, 0, 0.0), ("podcast", 1, 1, 1, 1, 1, 1, 1.0)]
 
 
+FEBRUARY = "since = '2026-02-01', until = '2026-03-01'"
+
+
 def test_attribution_by_channel_and_campaign(own_ch):
     credits = [
-        ("cw", "closed_won", "linear", "a1", "podcast", "", 0.5, 6000.0),
-        ("cw", "closed_won", "linear", "a3", "paid_search", "brand-q1", 0.25, 3000.0),
-        ("cw", "closed_won", "linear", "a4", "paid_search", "brand-q1", 0.25, 3000.0),
-        ("cw", "closed_won", "first", "a1", "podcast", "", 1.0, 12000.0),
+        ("cw", "closed_won", "linear", "a1", "podcast", "", 0.5, 6000.0, "04-01"),
+        ("cw", "closed_won", "linear", "a3", "paid_search", "brand-q1", 0.25, 3000.0, "04-01"),
+        ("cw", "closed_won", "linear", "a4", "paid_search", "brand-q1", 0.25, 3000.0, "04-01"),
+        ("cw", "closed_won", "first", "a1", "podcast", "", 1.0, 12000.0, "04-01"),
+        # A March conversion, in the month the dataset's spend was made (paid_search 300, paid_social 200).
+        ("cm", "closed_won", "linear", "a3", "paid_search", "brand-q1", 0.5, 1000.0, "03-20"),
+        ("cm", "closed_won", "linear", "a5", "paid_social", "", 0.5, 400.0, "03-20"),
     ]
     insert = (
         "INSERT INTO attribution_credits (conversion_id, stage, model, event_id, channel, utm_campaign, "
         "credit, revenue_credit, ts, conversion_ts, account_id, channel_category) VALUES"
     )
-    rows = [(*c, dataset.at("03-01"), dataset.at("04-01", "10:00"), "acme.example", "") for c in credits]
+    rows = [(*c[:8], dataset.at("03-01"), dataset.at(c[8], "10:00"), "acme.example", "") for c in credits]
     own_ch.execute(insert, rows)
     own_ch.execute(insert, rows)  # redelivered
-    by_channel = own_ch.execute(
-        f"SELECT * FROM attribution_by_channel(model = 'linear', stage = 'closed_won', {APRIL})"
-    )
-    assert by_channel == [("paid_search", 0.5, 6000.0, 1), ("podcast", 0.5, 6000.0, 1)]
-    assert (
-        own_ch.execute(
-            f"SELECT * FROM attribution_by_channel(model = 'linear', stage = 'closed_won', {MARCH})"
-        )
-        == []
-    )
-    by_campaign = own_ch.execute(
-        "SELECT channel, utm_campaign, conversions FROM "
-        f"attribution_by_campaign(model = 'first', stage = 'closed_won', {APRIL})"
-    )
-    assert by_campaign == [("podcast", "", 1.0)]
+
+    def by(view: str, model: str, period: str) -> list[tuple[object, ...]]:
+        sql = f"SELECT * FROM {view}(model = '{model}', stage = 'closed_won', {period})"
+        rows = own_ch.execute(sql)
+        # A session with join_use_nulls = 1 (some BI tools set it) gets the same zeros, not NULLs.
+        assert own_ch.execute(sql, settings={"join_use_nulls": 1}) == rows
+        return rows
+
+    # (channel, conversions, revenue, touched, spend, cost per conversion, roas): no spend in April.
+    assert by("attribution_by_channel", "linear", APRIL) == [
+        ("paid_search", 0.5, 6000.0, 1, 0.0, None, None),
+        ("podcast", 0.5, 6000.0, 1, 0.0, None, None),
+    ]
+    march = by("attribution_by_channel", "linear", MARCH)
+    assert [r[:5] for r in march] == [
+        ("paid_search", 0.5, 1000.0, 1, 300.0),
+        ("paid_social", 0.5, 400.0, 1, 200.0),
+    ]
+    assert [r[5:] for r in march] == [
+        (pytest.approx(600.0), pytest.approx(1000 / 300)),
+        (pytest.approx(400.0), pytest.approx(2.0)),
+    ]
+    # Spend that bought nothing still shows: zero conversions, no cost per conversion, roas 0.
+    assert by("attribution_by_channel", "linear", FEBRUARY) == [
+        ("paid_search", 0.0, 0.0, 0, 100.0, None, 0.0)
+    ]
+    assert by("attribution_by_channel", "first", MARCH) == [
+        ("paid_search", 0.0, 0.0, 0, 300.0, None, 0.0),
+        ("paid_social", 0.0, 0.0, 0, 200.0, None, 0.0),
+    ]
+    assert by("attribution_by_campaign", "first", APRIL) == [
+        ("podcast", "", 1.0, 12000.0, 1, 0.0, None, None)
+    ]
+    campaigns = by("attribution_by_campaign", "linear", MARCH)
+    assert [r[:6] for r in campaigns] == [
+        ("paid_search", "brand-q1", 0.5, 1000.0, 1, 300.0),
+        ("paid_social", "", 0.5, 400.0, 1, 200.0),
+    ]
+    assert [r[6:] for r in campaigns] == [
+        (pytest.approx(600.0), pytest.approx(1000 / 300)),
+        (pytest.approx(400.0), pytest.approx(2.0)),
+    ]
 
 
 RULE_PARAMS = "stage = 'closed_won', lookback_days = 90, lead_gen_days = 30, half_life_days = 7"

@@ -58,20 +58,35 @@ def _result(models: tuple[str, ...], by: str = "channel") -> AttributionResult:
 
 
 def test_attribution_rows_for_one_model_and_side_by_side() -> None:
-    rows, columns = attribution_rows(_result(("linear",)))
-    assert rows[0] == {
-        "channel": "email",
-        "category": "lead_gen",
-        "conversions": 2.0,
-        "share": 0.6667,
-        "revenue": 600.0,
-    }
-    assert [c.key for c in columns] == ["channel", "category", "conversions", "share", "revenue"]
-    rows, columns = attribution_rows(_result(("first", "markov"), by="campaign"))
+    result = _result(("linear",))
+    result.spend = {"email": 500.0, "paid_search": 120.0}  # paid_search: spend that bought nothing
+    rows, columns = attribution_rows(result)
     assert rows == [
-        {"campaign": "email", "first": 2.0, "markov": 2.0},
-        {"campaign": "podcast", "first": 1.0, "markov": 1.0},
-    ]
+        {"channel": "email", "category": "lead_gen", "conversions": 2.0, "share": 0.6667, "revenue": 600.0,
+         "spend": 500.0, "cost_per_conversion": 250.0, "roas": 1.2},
+        {"channel": "podcast", "category": "demand_gen", "conversions": 1.0, "share": 0.3333,
+         "revenue": 300.0, "spend": 0.0, "cost_per_conversion": None, "roas": None},
+        {"channel": "paid_search", "category": "lead_gen", "conversions": 0.0, "share": 0.0, "revenue": 0.0,
+         "spend": 120.0, "cost_per_conversion": None, "roas": 0.0},
+    ]  # fmt: skip
+    assert [c.key for c in columns] == [
+        "channel", "category", "conversions", "share", "revenue", "spend", "cost_per_conversion", "roas"
+    ]  # fmt: skip
+    side = _result(("first", "markov"), by="campaign")
+    side.spend = {"podcast": 150.0}
+    rows, columns = attribution_rows(side)
+    assert rows == [
+        {"campaign": "email", "spend": 0.0, "first": 2.0, "markov": 2.0, "cost_per_conversion_first": None,
+         "roas_first": None, "cost_per_conversion_markov": None, "roas_markov": None},
+        {"campaign": "podcast", "spend": 150.0, "first": 1.0, "markov": 1.0,
+         "cost_per_conversion_first": 150.0, "roas_first": 2.0, "cost_per_conversion_markov": 150.0,
+         "roas_markov": 2.0},
+    ]  # fmt: skip
+    assert [c.key for c in columns] == ["campaign", "spend", "first", "markov"]  # the terminal table
+    _, wide = attribution_rows(side, wide=True)
+    assert [c.key for c in wide][4:] == [
+        "cost_per_conversion_first", "cost_per_conversion_markov", "roas_first", "roas_markov"
+    ]  # fmt: skip
 
 
 def test_html_has_one_svg_per_chart_and_nothing_external() -> None:
@@ -89,6 +104,11 @@ def test_html_has_one_svg_per_chart_and_nothing_external() -> None:
     assert not re.search(r"https?://|<script|<link|<img|src=|url\(", page)
     assert "no data for this period" not in page
     assert "67%" in page  # email's share of credited conversions in the demand-gen vs lead-gen split
+    assert "Spend and return" in page and "ROAS per model" not in page  # no spend: nothing to compare
+    result.spend = {"email": 300.0}
+    page = render_html(HtmlInputs(result=result, channel_result=result))
+    assert '<td class="n">300</td>' in page and "ROAS per model" in page
+    assert '<td class="n">2.00</td>' in page  # email's ROAS: 600 revenue on 300 spend
 
 
 def test_html_escapes_names() -> None:
