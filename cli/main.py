@@ -9,6 +9,7 @@ from cli.demo import demo
 from cli.forget import forget
 from cli.kpis import kpis
 from cli.migrate import migrate
+from cli.momentum import momentum_command
 from cli.monitor import monitor
 from cli.report import report
 from cli.sink import sink
@@ -30,6 +31,7 @@ app.command()(monitor)
 app.command()(velocity)
 app.command()(report)
 app.command()(kpis)
+app.command("momentum")(momentum_command)
 app.command()(topics)
 app.command()(worker)
 app.command()(collector)

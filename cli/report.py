@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from cli import running
 from reports.credits import AttributionResult, ReportRequest, attribute
 from reports.errors import ClickHouseUnavailableError, QueryFailedError, ReportOptionError
 from reports.html import HtmlInputs, render_html
+from reports.momentum import momentum
 from reports.period import parse_since
 from reports.queries import Reader
 from reports.render import render
@@ -21,6 +23,7 @@ from schemas.settings import Settings
 
 __all__ = ["report"]
 
+MOMENTUM_WEEKS = 12  # the html report's momentum section: weekly series of the last 12 complete weeks
 NARROW = 100  # columns under which the table leaves out the channel category
 
 
@@ -42,6 +45,7 @@ def _html(reader: Reader, result: AttributionResult) -> str:
             funnel=reader.funnel(period),
             weekly=reader.weekly_credits(trend_model, request.stage, period),
             trend_model=trend_model,
+            momentum=momentum(reader, MOMENTUM_WEEKS, datetime.now(UTC).date()),
         )
     )
 

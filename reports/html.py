@@ -10,6 +10,7 @@ from html import escape
 
 from reports import svg
 from reports.credits import AttributionResult
+from reports.momentum import MomentumRow
 from reports.queries import FUNNEL_STAGES
 
 __all__ = ["HtmlInputs", "render_html"]
@@ -44,6 +45,7 @@ class HtmlInputs:
     funnel: list[tuple[str, str, int]] = field(default_factory=list)
     weekly: list[tuple[date, str, float]] = field(default_factory=list)
     trend_model: str = "linear"
+    momentum: list[MomentumRow] = field(default_factory=list)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -128,6 +130,29 @@ def _returns(result: AttributionResult, model: str) -> str:
     return f"{first}<h3>ROAS per model</h3><table><tr><th>{noun}</th>{model_head}</tr>{rows}</table>"
 
 
+_TREND_COLORS = {"improving": "#2a9d8f", "worsening": "#e15759"}
+
+
+def _momentum(rows: list[MomentumRow]) -> str:
+    if not rows:
+        return '<p class="note">no data for this period</p>'
+    span = rows[0].compare_weeks
+    body = []
+    for r in rows:
+        change = "–" if r.change is None else f"{r.change * 100:+.1f} %"
+        color = _TREND_COLORS.get(r.trend.label, "#666")
+        body.append(
+            f"<tr><td>{escape(r.metric.label)}</td><td>{svg.sparkline(r.series, r.metric.label)}</td>"
+            f'<td class="n">{r.metric.format(r.current)}</td><td class="n">{r.metric.format(r.previous)}</td>'
+            f'<td class="n">{change}</td><td style="color:{color}">{escape(r.trend.label)}</td></tr>'
+        )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("metric", "weekly", f"last {span} weeks", f"{span} weeks before", "change", "trend")
+    )
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
 def _card(label: str, value: str) -> str:
     return f'<div class="card"><span>{escape(label)}</span><b>{escape(value)}</b></div>'
 
@@ -150,6 +175,12 @@ def render_html(inputs: HtmlInputs) -> str:
     )
     lookback = f"{request.lookback_days} days" if request.lookback_days else "stream defaults (90/30 days)"
     sections = (
+        (
+            "Momentum",
+            "Weekly, to the last complete week; trend = Theil-Sen slope, named only when larger than the "
+            "series' noise (costs improve as they fall).",
+            _momentum(inputs.momentum),
+        ),
         (
             "Demand gen vs lead gen",
             "Share of credited conversions by channel category, per model.",

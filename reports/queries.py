@@ -45,12 +45,18 @@ class Reader:
 
     def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """``sql`` with ``{db}`` set to the database and ``%(name)s`` bound from ``params``."""
+        return self.rows_with_columns(sql, params)[0]
+
+    def rows_with_columns(self, sql: str, params: dict[str, Any]) -> tuple[list[tuple[Any, ...]], list[str]]:
+        """:meth:`rows` and the result's column names."""
         try:
-            result = self.client.execute(sql.replace("{db}", self.database), params)
+            result, types = self.client.execute(
+                sql.replace("{db}", self.database), params, with_column_types=True
+            )
         except ClickHouseError as exc:
             message = str(exc).split("Stack trace:")[0].strip()
             raise QueryFailedError(f"report query failed: {message}", getattr(exc, "code", None)) from exc
-        return list(result)
+        return list(result), [name for name, _ in types]
 
     @staticmethod
     def _span(period: Period) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
-__all__ = ["PALETTE", "color_for", "column_stack", "funnel_matrix", "hbars", "share_bars"]
+__all__ = ["PALETTE", "color_for", "column_stack", "funnel_matrix", "hbars", "share_bars", "sparkline"]
 
 # Tableau-10-like, distinguishable and printable; channels get a stable colour by position.
 PALETTE: tuple[str, ...] = (
@@ -158,3 +158,31 @@ def funnel_matrix(
                 f'<text x="{x + w + 4:.1f}" y="{y + 15}" fill="#444">{n:,}</text>'
             )
     return _svg(width, head + len(channels) * row + 4, "".join(out), label)
+
+
+def sparkline(values: Sequence[float | None], label: str, width: int = 140, height: int = 28) -> str:
+    """A line over the values (oldest left), a gap where one is None, a dot on the latest value."""
+    known = [v for v in values if v is not None]
+    if len(values) < 2 or not known:
+        return _svg(width, height, "", label)
+    low, high = min(known), max(known)
+    span = (high - low) or 1.0
+    step = (width - 6) / (len(values) - 1)
+
+    def point(i: int, v: float) -> str:
+        return f"{3 + i * step:.1f},{height - 3 - (v - low) / span * (height - 6):.1f}"
+
+    runs: list[list[str]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            runs.append([])
+        else:
+            runs[-1].append(point(i, v))
+    lines = "".join(
+        f'<polyline points="{" ".join(run)}" fill="none" stroke="#3d5a98" stroke-width="1.5"/>'
+        for run in runs
+        if len(run) > 1
+    )
+    last = next(((i, v) for i, v in reversed(list(enumerate(values))) if v is not None))
+    x, y = point(*last).split(",")
+    return _svg(width, height, f'{lines}<circle cx="{x}" cy="{y}" r="2.5" fill="#e15759"/>', label)

@@ -24,6 +24,7 @@ from attribution.markov import markov
 from attribution.shapley import shapley
 from cli.main import app
 from embedded.kafka import free_port
+from reports.momentum import METRICS
 from reports.period import parse_since
 from reports.queries import Reader
 from schemas import jsonio
@@ -274,7 +275,9 @@ def test_html_report_is_written(clickhouse_url: str, database: str, tmp_path: Pa
     out = tmp_path / "r.html"
     run(clickhouse_url, database, tmp_path, "report", "--model", "all", "--format", "html", "--out", str(out))
     page = out.read_text()
-    assert page.count("<svg") == 10 + 3  # one credit chart per model, category split, funnel, trend
+    # One credit chart per model, category split, funnel, trend, and a sparkline per momentum metric.
+    assert page.count("<svg") == 10 + 3 + len(METRICS)
+    assert "Momentum" in page and "pipeline velocity" in page
     assert "http://" not in page and "https://" not in page and "<script" not in page
     assert "paid_search" in page
     assert "Spend and return" in page and "ROAS per model" in page

@@ -9,9 +9,13 @@ import pytest
 from rich.console import Console
 
 from attribution import MODELS
+from attribution.trend import trend
+from cli.momentum import sparkline
+from reports import svg
 from reports.credits import AttributionResult, Credit, ReportRequest
 from reports.errors import ReportOptionError
 from reports.html import HtmlInputs, render_html
+from reports.momentum import METRICS, MomentumRow, last_complete_week
 from reports.period import Period, parse_since
 from reports.render import Column, render
 from reports.rows import attribution_rows
@@ -89,6 +93,12 @@ def test_attribution_rows_for_one_model_and_side_by_side() -> None:
     ]  # fmt: skip
 
 
+def _momentum_rows() -> list[MomentumRow]:
+    weeks = [date(2024, 1, 1), date(2024, 1, 8), date(2024, 1, 15), date(2024, 1, 22)]
+    series: list[float | None] = [1.0, None, 3.0, 4.0]
+    return [MomentumRow(m, weeks, series, 7.0, 1.0, 6.0, trend(series), 2) for m in METRICS]
+
+
 def test_html_has_one_svg_per_chart_and_nothing_external() -> None:
     result = _result(MODELS)
     page = render_html(
@@ -97,9 +107,11 @@ def test_html_has_one_svg_per_chart_and_nothing_external() -> None:
             channel_result=result,
             funnel=[("email", "lead", 4), ("email", "closed_won", 1), ("podcast", "lead", 2)],
             weekly=[(date(2024, 1, 1), "lead_gen", 2.0), (date(2024, 1, 8), "demand_gen", 1.0)],
+            momentum=_momentum_rows(),
         )
     )
-    assert page.count("<svg") == len(MODELS) + 3
+    assert page.count("<svg") == len(MODELS) + 3 + len(METRICS)  # a sparkline per momentum metric
+    assert "last 2 weeks" in page and "+600.0 %" in page and "700.0%" in page  # win rate 7.0 as a ratio
     assert page.count("</svg>") == page.count("<svg")
     assert not re.search(r"https?://|<script|<link|<img|src=|url\(", page)
     assert "no data for this period" not in page
@@ -129,3 +141,16 @@ def test_since_parses_relative_and_absolute_periods() -> None:
     for bad in ("0d", "soon", "2024-06-01"):
         with pytest.raises(ReportOptionError):
             parse_since(bad, now)
+
+
+def test_sparklines_leave_gaps_for_undefined_weeks() -> None:
+    assert sparkline([0.0, None, 5.0, 10.0]) == "▁ ▄█"
+    assert sparkline([None, None]) == "  " and sparkline([2.0, 2.0]) == "▄▄"
+    line = svg.sparkline([1.0, 2.0, None, 4.0, 5.0], "x")
+    assert line.count("<polyline") == 2 and "<circle" in line  # two runs around the gap, the latest dot
+    assert "<polyline" not in svg.sparkline([None, 3.0], "x")
+
+
+def test_last_complete_week_is_the_monday_of_the_week_before() -> None:
+    assert last_complete_week(date(2026, 12, 3)) == date(2026, 11, 23)  # a Thursday
+    assert last_complete_week(date(2026, 11, 30)) == date(2026, 11, 23)  # a Monday: last week ended Sunday
