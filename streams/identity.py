@@ -2,9 +2,11 @@
 
 Pure functions over a small per-visitor state; the faust wiring (``streams.stage_enrich``) stores
 that state in a changelogged table. Entity keys name where a journey lives in ``by-account``:
-``a:<domain>`` for accounts, ``p:<person>`` for people without a known account yet and
-``v:<anonymous_id>`` for visitors nobody has identified; the journey stage forwards a person's
-or visitor's buffered touches to the parent entity when a link arrives (retroactive merge).
+``a:<domain>`` for accounts, ``p:<person>`` for people and ``v:<anonymous_id>`` for visitors nobody
+has identified; the journey stage forwards a visitor's buffered touches to its parent when a link
+arrives (retroactive merge). An identified device links to its person (``v:`` -> ``p:``), never
+straight to an account: the person's one link (``p:`` -> ``a:``, the latest by event time) decides
+which account all of the person's touches feed, so a person moving accounts takes every device along.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class StitchResult:
     person: str  # person of this event (event's own or stitched), '' if unknown
     account: str  # account of this event (event's own or stitched), '' if unknown
     links: tuple[Link, ...]  # links to announce (new information only)
+    named: str = ""  # the account the event itself names ('' if none): where its conversion belongs
 
 
 def stitch(
@@ -111,13 +114,17 @@ def stitch(
     if person or account:
         newer = ts >= current.ts
         differs = (person and person != current.person) or (account and account != current.account)
+        # An event naming an account but no person speaks for the device's person, if it has one.
+        who = person or current.person
         if differs and anonymous_id:
-            # Straight to the account when it is known: the event's own items then follow the
-            # hand-over in one ordered message instead of racing through the person entity.
-            parent = account_key(account) if account else person_key(person)
-            links.append(Link(visitor_key(anonymous_id), parent, ts))
-        if person and account and differs:
-            links.append(Link(person_key(person), account_key(account), ts))
+            if person and person != current.person:
+                # Through the person, not straight to the account: the person's one (latest) link
+                # decides, so when the person moves accounts this device's touches move too.
+                links.append(Link(visitor_key(anonymous_id), person_key(person), ts))
+            elif not who:
+                links.append(Link(visitor_key(anonymous_id), account_key(account), ts))
+        if who and account and differs:
+            links.append(Link(person_key(who), account_key(account), ts))
         if differs and newer:
             same_person = not person or person == current.person
             new_state = DeviceState(
@@ -134,10 +141,10 @@ def stitch(
     resolved_account = account or (new_state.account if resolved_person == new_state.person else "")
     if links:
         route = links[0].child  # behind the link, so the hand-over reaches the parent first
+    elif resolved_person:
+        route = person_key(resolved_person)  # the person entity forwards to its current account
     elif resolved_account:
         route = account_key(resolved_account)
-    elif resolved_person:
-        route = person_key(resolved_person)
     elif anonymous_id:
         route = visitor_key(anonymous_id)
     else:
@@ -149,4 +156,5 @@ def stitch(
         person=resolved_person,
         account=resolved_account,
         links=tuple(links),
+        named=account,
     )

@@ -184,8 +184,12 @@ class JourneyState:
         return [t for t in self.touches[:end] if t.ts >= conversion_ts - windows.lookback(t.category)]
 
     def set_parent(self, parent: str, ts: float) -> bool:
-        """Apply a link; a later link wins (people moving accounts), an older one is ignored."""
-        if self.parent and ts < self.parent_ts:
+        """Apply a link; a later link wins (people moving accounts), an older one is ignored.
+
+        The latest ``(ts, parent)`` wins, ties by parent key, so the result is the same in every
+        arrival order: the latest link by event time is all the link history the rule needs.
+        """
+        if self.parent and (ts, parent) < (self.parent_ts, self.parent):
             return False
         if parent == self.parent:
             self.parent_ts = max(self.parent_ts, ts)

@@ -3,11 +3,16 @@
 
 Run before the workers start (``touchstream up``, embedded broker): it produces, per account, one
 ``by-account`` message holding the account's touches inside the lookback window and its lead /
-opportunity markers, plus a link per known visitor (``v:<anonymous_id>`` -> its account), so the
-journey stage rebuilds exactly the state it would have had. The visitor table of stage 1 is not
-seeded: a known visitor's next event reaches its account through that link. Conversions a late touch
-can still revise come back as hand-over items (``["h", pending]``, :mod:`streams.revisions`) with
-their stored revision + 1 and the event ids their credits name, so the next revision zeroes what left.
+opportunity markers; per known person one message with the person's link to its latest account
+(``p:<person>`` -> ``a:<account>``) and the person's touches (a person keeps them, to move them when
+it moves accounts); and a link per known visitor to its latest person (``v:<anonymous_id>`` ->
+``p:<person>``), the routing the live path builds, so the journey stage rebuilds exactly the state
+it would have had. The person's touches reach the account twice (directly and forwarded by the
+person, after the account's message): the second copy is a redelivery and changes nothing. The
+visitor table of stage 1 is not seeded: a known visitor's next event reaches its account through
+its person. Conversions a late touch can still revise come back as hand-over items
+(``["h", pending]``, :mod:`streams.revisions`) with their stored revision + 1 and the event ids
+their credits name, so the next revision zeroes what left.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from schemas.settings import Settings
 from sinks.client import connect
 from streams.config import StreamTopics
 from streams.enrich import enters_journey
-from streams.identity import account_key, visitor_key
+from streams.identity import account_key, person_key, visitor_key
 from streams.journeys import Conversion, Pending, Touchpoint
 
 __all__ = ["rebuild_state"]
@@ -43,18 +48,21 @@ def rebuild_state(
     since = pending_since - timedelta(days=lookback_days)
     rows = ch.execute(
         f"SELECT account_id, event_id, toFloat64(ts), channel, channel_category, utm_campaign, type, "  # noqa: S608
-        f"utm_source != '' OR utm_medium != '', url, referrer, is_bot "
+        f"utm_source != '' OR utm_medium != '', url, referrer, is_bot, person_id "
         f"FROM {tables.ACCOUNT_JOURNEYS} WHERE account_id != '' AND ts >= %(since)s ORDER BY account_id, ts",
         {"since": since},
     )
     items: dict[str, list[list[object]]] = {}
-    for account, event_id, ts, channel, category, campaign, kind, tagged, url, referrer, bot in rows:
+    people: dict[str, list[list[object]]] = {}  # p:<person> -> its touches (its link goes first)
+    for account, event_id, ts, channel, category, campaign, kind, tagged, url, referrer, bot, person in rows:
         # touchpoints holds every row (internal pages, bots); journeys only what the live path admits.
         # Click ids are not stored, but a click id makes the channel paid, never a direct same-site page.
         if not enters_journey(kind, channel, bot=bool(bot), tagged=bool(tagged), url=url, referrer=referrer):
             continue
         touch = Touchpoint(float(ts), event_id, channel, category, campaign)
         items.setdefault(account_key(account), []).append(["t", touch.to_json()])
+        if person:
+            people.setdefault(person_key(person), []).append(["t", touch.to_json()])
     markers = ch.execute(
         f"SELECT account_id, stage, toFloat64(min(ts)), argMin(conversion_id, ts) FROM {tables.CONVERSIONS} FINAL "  # noqa: S608
         f"WHERE account_id != '' AND ts >= %(since)s AND stage IN ('lead','mql','sql','opportunity','closed_won') "
@@ -82,19 +90,30 @@ def rebuild_state(
         conversion = Conversion(cid, float(ts), stage, person, float(amount), currency, opp)
         seed = Pending(conversion, stage == "lead", int(revision) + 1, "", sorted(ids))
         items.setdefault(account_key(account), []).append(["h", seed.to_json()])
-    links = ch.execute(
-        f"SELECT i.anonymous_id, argMax(i.account_id, i.updated_at), toFloat64(max(i.updated_at)) "  # noqa: S608
-        f"FROM {tables.IDENTITIES} AS i WHERE i.anonymous_id != '' AND i.account_id != '' GROUP BY i.anonymous_id"
+    # The same latest-link rules as account_journeys (device -> person, person -> account).
+    devices = ch.execute(
+        f"SELECT anonymous_id, argMax(person_id, updated_at), toFloat64(max(updated_at)) "  # noqa: S608
+        f"FROM {tables.IDENTITIES} WHERE anonymous_id != '' AND person_id != '' GROUP BY anonymous_id"
     )
+    employers = ch.execute(
+        f"SELECT person_id, argMax(account_id, updated_at), toFloat64(max(updated_at)) "  # noqa: S608
+        f"FROM {tables.IDENTITIES} WHERE person_id != '' AND account_id != '' GROUP BY person_id"
+    )
+    # Only people with an account: without one their touches are in no journey of account_journeys.
+    linked = {
+        person_key(person): [["l", account_key(account), ts], *people.get(person_key(person), [])]
+        for person, account, ts in employers
+    }
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
     sent = 0
     try:
-        for entity, entity_items in items.items():
+        # Accounts first: a person's forwarded touches then find them already seeded.
+        for entity, entity_items in [*items.items(), *linked.items()]:
             producer.send(topic, jsonio.dumps(entity_items), key=entity.encode())
             sent += 1
-        for anonymous_id, account, ts in links:
+        for anonymous_id, person, ts in devices:
             producer.send(
-                topic, jsonio.dumps([["l", account_key(account), ts]]), key=visitor_key(anonymous_id).encode()
+                topic, jsonio.dumps([["l", person_key(person), ts]]), key=visitor_key(anonymous_id).encode()
             )
             sent += 1
         producer.flush()

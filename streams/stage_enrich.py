@@ -139,7 +139,12 @@ def _one(
     if enriched.touch is not None:
         out.forward(result.route, ["t", enriched.touch.to_json()])
     if enriched.conversion is not None:
-        out.forward(result.route, ["c", enriched.conversion.to_json(), enriched.first_lead_only])
+        # The account the event names rides along: a person entity sends the conversion there, not
+        # to whichever account the person is at when the item happens to arrive.
+        item: list[object] = ["c", enriched.conversion.to_json(), enriched.first_lead_only]
+        if result.named:
+            item.append(result.named)
+        out.forward(result.route, item)
 
 
 def _identities(anon: str, person: str, account: str, email: str, at: datetime) -> list[IdentityRow]:

@@ -6,7 +6,15 @@ a link of this entity to its parent, ``["m", lead, opportunity]`` markers and ``
 conversions handed over by a child (older ``m`` items carry a fourth element, ignored),
 ``["x", event_ids, drop]`` an erasure (see :mod:`streams.erasure`): those touches leave the
 journey, or with ``drop`` the whole entity goes. Conversions are credited, and re-credited whenever
-their journey changes, by :mod:`streams.revisions`.
+their journey changes, by :mod:`streams.revisions`. A ``c`` item may carry a fourth element, the
+account its event names.
+
+A person (``p:``) keeps a copy of its touches after it links to an account and forwards each new
+one there. Its parent is its latest link by event time; when that changes, the old account gets an
+erasure of the person's touches (its conversions are revised without them) and the new account all
+of them (its conversions are revised with them), so every arrival order ends the same way. A
+conversion whose event names an account goes to that account; the person's touches do not follow
+it there.
 """
 
 from __future__ import annotations
@@ -17,11 +25,14 @@ from schemas import jsonio
 from streams.config import StreamConfig
 from streams.dead_letter import dead_letter
 from streams.erasure import ERASE_ITEM
+from streams.identity import account_key
 from streams.journeys import Conversion, JourneyState, Pending, Touchpoint
 from streams.revisions import NEVER, account_of, add_conversion, emit, refresh, take_over
 from streams.stage_enrich import BatchOutput
 
 __all__ = ["account_of", "process_entities"]
+
+LATER = float("inf")  # "changed, but no conversion is affected": the state is written, nothing revised
 
 
 def _hand_over(state: JourneyState, out: BatchOutput) -> None:
@@ -34,6 +45,22 @@ def _hand_over(state: JourneyState, out: BatchOutput) -> None:
     for item in take_over(state):  # after touches and markers: re-credited on the parent
         out.forward(state.parent, item)
     state.touches = []
+
+
+def _move(state: JourneyState, before: str, out: BatchOutput) -> None:
+    """A person's link changed: its touches leave the old account and all go to the new one."""
+    if before:
+        ids = [t.event_id for t in state.touches]
+        if ids:
+            out.forward(before, [ERASE_ITEM, ids, False])
+    for touch in state.touches:  # kept: the person may move again
+        out.forward(state.parent, ["t", touch.to_json()])
+    if state.lead or state.opportunity:  # markers of conversions buffered before the first link
+        lead, opportunity = state.lead, state.opportunity
+        out.forward(state.parent, ["m", lead and list(lead), opportunity and list(opportunity)])
+        state.lead = state.opportunity = None  # they moved with those conversions, once
+    for item in take_over(state):
+        out.forward(state.parent, item)
 
 
 def _erase(state: JourneyState, item: list[object]) -> bool:
@@ -53,16 +80,34 @@ def _erase(state: JourneyState, item: list[object]) -> bool:
     return changed
 
 
-def _apply(config: StreamConfig, out: BatchOutput, state: JourneyState, item: list[object]) -> float | None:
+def _apply(
+    config: StreamConfig, out: BatchOutput, entity: str, state: JourneyState, item: list[object]
+) -> float | None:
     """Apply one item; None if the state did not change, else the earliest conversion time affected."""
     kind = item[0]
+    person = entity.startswith("p:")
     if kind == ERASE_ITEM:
         return NEVER if _erase(state, item) else None
     if kind == "l":
+        old_parent, old_ts = state.parent, state.parent_ts
         if not state.set_parent(str(item[1]), float(item[2])):  # type: ignore[arg-type]
-            return None
-        _hand_over(state, out)
+            # Same parent, later time: it must be stored, or an older link to another parent arriving
+            # next would win. Nothing to re-credit.
+            return LATER if state.parent_ts != old_ts else None
+        if person:
+            _move(state, old_parent, out)
+        else:
+            _hand_over(state, out)
         return NEVER
+    if person and kind == "c" and len(item) > 3 and item[3]:
+        out.forward(account_key(str(item[3])), item)  # the account its event names
+        return None
+    if person and state.parent and kind == "t":
+        touch = Touchpoint.from_json(item[1])  # type: ignore[arg-type]
+        if not state.add(touch, config.windows):
+            return None  # redelivered (already forwarded) or too old
+        out.forward(state.parent, item)
+        return touch.ts
     if state.parent and kind in ("t", "c", "m", "h"):
         out.forward(state.parent, item)  # already merged: everything goes on to the parent
         return None
@@ -109,7 +154,7 @@ def process_entities(
                 )
             since: float | None = None
             for item in items:
-                affected = _apply(config, out, state, item)
+                affected = _apply(config, out, entity, state, item)
                 if affected is not None:
                     since = affected if since is None else min(since, affected)
                 if item[0] == ERASE_ITEM and item[2]:

@@ -67,7 +67,7 @@ def test_rebuilt_journey_credits_the_touches_from_clickhouse(
     t = workers.topics
     ensure_topics(kafka_bootstrap, 4, t.all())
     sent = rebuild_state(clickhouse_url, ch_database, kafka_bootstrap, Settings(), topics=t)
-    assert sent >= 2  # the account's journey, and the visitor's link to it
+    assert sent >= 3  # the account's journey, the person's link to it and the visitor's to the person
     workers.start()
     produce(kafka_bootstrap, t.events, [j.opportunity])
     expected = j.expected("opportunity")
@@ -87,7 +87,7 @@ def test_rebuilt_journey_credits_the_touches_from_clickhouse(
     assert lead and {r["revision"] for r in lead} == {2}
     credited = [r for r in lead if r["credit"] != 0]  # zero rows: ids a revision > 1 does not credit
     _assert_credits(_credits(credited, lead_id), j.expected("lead"))
-    # The rebuilt visitor link routes the visitor's next touch to the account without a new identify.
+    # The rebuilt links route the visitor's next touch through its person to the account without a new identify.
     video = {"event_id": str(uuid.uuid4()), "type": "engagement", "ts": _ts(j.base + 31 * DAY), "anonymous_id": j.anon,
              "channel": "video", "kind": "video"}  # fmt: skip
     won = {
@@ -98,8 +98,8 @@ def test_rebuilt_journey_credits_the_touches_from_clickhouse(
     }
     produce(kafka_bootstrap, t.events, [video])
 
-    def forwarded(items: list[Any]) -> bool:  # to v:<anon>, then on to the account (by the link)
-        return sum(video["event_id"] in str(i) for i in items) >= 2
+    def forwarded(items: list[Any]) -> bool:  # to v:<anon>, p:<person>, then the account (by the links)
+        return sum(video["event_id"] in str(i) for i in items) >= 3
 
     read_until(kafka_bootstrap, t.by_account, forwarded, timeout_s=30)
     produce(kafka_bootstrap, t.events, [won])

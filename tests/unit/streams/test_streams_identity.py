@@ -34,15 +34,17 @@ def test_identify_links_visitor_to_account_and_person_to_account() -> None:
         ts=10,
         free_domains=FREE,
     )
+    # The device links to its person, the person to the account: the person's one link decides.
     assert [(link.child, link.parent) for link in r.links] == [
-        ("v:A", "a:acme.io"),
+        ("v:A", "p:bob@acme.io"),
         ("p:bob@acme.io", "a:acme.io"),
     ]
-    assert r.route == "v:A" and r.account == "acme.io" and r.changed
+    assert r.route == "v:A" and r.account == "acme.io" and r.named == "acme.io" and r.changed
     again = stitch(
         r.state, anonymous_id="A", person_id=None, email=None, account_domain=None, ts=20, free_domains=FREE
     )
-    assert again.links == () and again.route == "a:acme.io" and not again.changed
+    assert again.links == () and again.route == "p:bob@acme.io" and not again.changed
+    assert again.account == "acme.io" and again.named == ""
 
 
 def test_free_mail_links_person_only() -> None:
@@ -148,7 +150,29 @@ def test_many_devices_one_account() -> None:
         )
         for dev in ("laptop", "phone")
     ]
-    assert {s.links[0].parent for s in states} == {"a:acme.io"}
+    assert {s.links[0].parent for s in states} == {"p:bob@acme.io"}
+    assert {(s.links[1].child, s.links[1].parent) for s in states} == {("p:bob@acme.io", "a:acme.io")}
+
+
+def test_account_only_identify_moves_the_devices_person() -> None:
+    s1 = stitch(
+        None, anonymous_id="A", person_id="p1", email=None, account_domain="old.io", ts=1, free_domains=FREE
+    )
+    s2 = stitch(
+        s1.state,
+        anonymous_id="A",
+        person_id=None,
+        email=None,
+        account_domain="new.io",
+        ts=2,
+        free_domains=FREE,
+    )
+    assert [(link.child, link.parent) for link in s2.links] == [("p:p1", "a:new.io")]
+    assert s2.route == "p:p1"
+    nobody = stitch(
+        None, anonymous_id="B", person_id=None, email=None, account_domain="new.io", ts=2, free_domains=FREE
+    )
+    assert [(link.child, link.parent) for link in nobody.links] == [("v:B", "a:new.io")]  # no person known
 
 
 @given(
