@@ -116,11 +116,12 @@ class Reader:
         return int(count), float(amount)
 
     def touches(self, period: Period) -> list[JourneyTouch]:
-        """Identified accounts' touches in the period, identities resolved by ``account_journeys``."""
+        """Identified accounts' journey touches in the period (``in_journey``: those the stream credits),
+        identities resolved by ``account_journeys``."""
         sql = (
             "SELECT account_id, toUnixTimestamp64Milli(ts), event_id, channel, utm_campaign, "
-            "channel_category "
-            f"FROM {{db}}.{tables.ACCOUNT_JOURNEYS} WHERE account_id != '' AND {_in_period('ts')}"
+            f"channel_category FROM {{db}}.{tables.ACCOUNT_JOURNEYS} "
+            f"WHERE account_id != '' AND in_journey AND {_in_period('ts')}"
         )
         return [
             JourneyTouch(account, ms / 1000.0, event_id, channel, campaign, category)

@@ -30,6 +30,8 @@ def host_of(url: str | None) -> str:
         host = urlsplit(url if "//" in url else f"//{url}").hostname or ""
     except ValueError:
         return ""
+    if any(c.isspace() for c in host):  # free text, not a host (ClickHouse's domain() agrees)
+        return ""
     return host.removeprefix("www.")
 
 

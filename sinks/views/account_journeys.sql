@@ -1,8 +1,9 @@
 -- account_journeys: touchpoints with identities resolved at query time. A late identify therefore
 -- re-attributes history without rewriting a single touchpoint row.
 -- Returns one row per non-bot touchpoint (deduplicated: FINAL): its ids with person_id / account_id
--- resolved (latest identity link wins), type, channel, category, UTM fields, url, referrer; ordered by
--- (account_id, ts, event_id). No parameters. Reads touchpoints, identities.
+-- resolved (latest identity link wins), type, channel, category, UTM fields, url, referrer, is_bot and
+-- in_journey (the row is a touch the stream credits: not internal navigation nor an untagged direct form
+-- post, migration 0009); ordered by (account_id, ts, event_id). No parameters. Reads touchpoints, identities.
 CREATE OR REPLACE VIEW {db}.account_journeys AS
 WITH
     device AS (
@@ -31,7 +32,8 @@ SELECT
     t.utm_campaign AS utm_campaign,
     t.url AS url,
     t.referrer AS referrer,
-    t.is_bot AS is_bot
+    t.is_bot AS is_bot,
+    t.in_journey AS in_journey
 FROM {db}.touchpoints AS t FINAL
 LEFT JOIN device AS d ON d.anonymous_id = t.anonymous_id
 LEFT JOIN employer AS e ON e.person_id = if(t.person_id != '', t.person_id, d.resolved_person)

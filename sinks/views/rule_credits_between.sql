@@ -9,6 +9,8 @@
 --   over the others; full_path adds the last touch (22.5 % x 4). The lead-creation touch is the last
 --   touch at or before the account's first `lead` conversion (opportunity likewise); no lead before
 --   the conversion -> w_shaped / full_path fall back to u_shaped. Coinciding anchors add their shares.
+-- Touches are the rows the stream admits to journeys (touchpoints.in_journey, migration 0009: no bots,
+-- no internal navigation, no untagged direct form posts), so its answer is the stream's latest revision.
 -- Reads conversions FINAL, person_accounts, device_people and touchpoints FINAL: only the converting
 -- accounts' touchpoints from the earliest lookback on (filtered in PREWHERE, before FINAL: every
 -- filtered column is a property of the event), resolved exactly as account_journeys does. Each
@@ -37,7 +39,7 @@ WITH
         FROM (
             SELECT event_id, ts, anonymous_id, person_id, account_id, channel, channel_category, utm_campaign
             FROM {db}.touchpoints FINAL
-            PREWHERE NOT is_bot
+            PREWHERE in_journey
               AND ts > (SELECT min(conversion_ts) FROM conv) - toIntervalDay(greatest({lookback_days:UInt32}, {lead_gen_days:UInt32}))
               AND ts <= (SELECT max(conversion_ts) FROM conv)
               AND (anonymous_id IN (SELECT anonymous_id FROM devices) OR person_id IN (SELECT person_id FROM people)

@@ -173,7 +173,7 @@ def test_0007_upgrades_an_existing_database(clickhouse_server) -> None:
             "opportunity_id) VALUES",
             [("old-c", ts, "acme.io", "", "mql", 0.0, "", "")],
         )
-        assert apply_migrations(client, name) == ["0007_credit_revisions.sql"]
+        assert apply_migrations(client, name) == [m.name for m in available_migrations() if m.version >= 7]
         assert client.execute(
             f"SELECT credit, revision FROM {name}.attribution_credits FINAL WHERE conversion_id = 'old-c'"
         ) == [(0.5, 0)]
