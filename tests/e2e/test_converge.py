@@ -27,6 +27,7 @@ from tests.e2e.up_process import UpProcess, component_pids, demo_form, identify,
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 JOURNEYS = 120
+SQL_MODELS = ("first", "last", "linear", "time_decay", "u_shaped", "w_shaped", "full_path")  # rule_credits'
 
 
 def journey(rng: random.Random) -> tuple[list[dict[str, Any]], list[str], list[str]]:
@@ -116,6 +117,22 @@ def test_shuffled_burst_with_a_worker_kill_converges(up_process: Callable[..., U
         ) from None
     for conversion, shares in credited().items():
         assert shares == pytest.approx(dict.fromkeys(expected[conversion], 0.25)), conversion
+    # The stream's latest revision equals the SQL recomputation from touchpoints, for every rule model.
+    for stage in ("lead", "opportunity"):
+        stream = up.clickhouse().execute(
+            "SELECT conversion_id, model, event_id, round(credit, 9) FROM attribution_credits FINAL "
+            "WHERE conversion_id IN %(c)s AND stage = %(s)s AND credit != 0 AND model IN %(m)s ORDER BY ALL",
+            {"c": conversions, "s": stage, "m": SQL_MODELS},
+        )
+        sql = up.clickhouse().execute(
+            "SELECT conversion_id, model, event_id, round(credit, 9) FROM rule_credits_between("
+            "stage = %(s)s, since = today() - 2, until = today() + 1, lookback_days = 90, "
+            "lead_gen_days = 30, half_life_days = 7) "
+            "WHERE conversion_id IN %(c)s AND credit != 0 ORDER BY ALL",
+            {"c": conversions, "s": stage},
+        )
+        assert len({(c, m) for c, m, _, _ in stream}) == JOURNEYS * len(SQL_MODELS), stage
+        assert stream == sql, stage
     assert "restarted worker" in up.log.read_text(errors="replace")
     assert up.running()
     assert up.stop() == 0
