@@ -31,6 +31,7 @@ def worker(
             demand_gen_days=s.lookback_demand_gen_days,
             lead_gen_days=s.lookback_lead_gen_days,
             half_life_days=s.time_decay_half_life_days,
+            self_reported_map=s.self_reported_map,
         )
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -7,6 +7,7 @@ overhead low, which is what the pixel's ratio to a no-op route measures (see ben
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
 from collections import Counter
@@ -61,6 +62,10 @@ class Collector:
         self.metrics = CollectorMetrics()
         self.tracker_js = (STATIC / "t.js").read_bytes()
         self.pixel_async = settings.pixel_ack == "async"
+        self.self_reported_fields = tuple(settings.self_reported_fields)
+        self.crm_mapper = functools.partial(
+            crm.event_from_crm, self_reported_fields=self.self_reported_fields
+        )
         self._accepted: dict[tuple[str, str], Any] = {}
         # Segment / RudderStack ``{"batch": [...]}`` bodies on /v1/batch; set by compat.routes.mount.
         self.segment_batch: Callable[[Request, Caller, dict[str, Any]], Awaitable[Response]] | None = None
@@ -211,7 +216,9 @@ class Collector:
         else:
             fields = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=False))
         form_id = request.path_params["form_id"]
-        raws = forms.events_from_form(form_id, fields, request.cookies.get(pixel.ANON_COOKIE))
+        raws = forms.events_from_form(
+            form_id, fields, request.cookies.get(pixel.ANON_COOKIE), self.self_reported_fields
+        )
         result = intake.validate_items(raws, self.info(request, caller), self.edge, check_size=True)
         if result.rejected:  # a submission is one unit: both events or neither
             self.metrics.rejected.labels("form", caller.source).inc()
@@ -223,7 +230,7 @@ class Collector:
         body = await intake.read_body(request, intake.JSON)
         objs = intake.as_objects(intake.decode_json(body))
         info = self.info(request, caller)
-        result = self.validate_mapped(objs, crm.event_from_crm, info, len(body) > MAX_EVENT_BYTES)
+        result = self.validate_mapped(objs, self.crm_mapper, info, len(body) > MAX_EVENT_BYTES)
         return await self.produce(result, "crm", caller.source)
 
     async def spend(self, request: Request) -> Response:

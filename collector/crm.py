@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from collector.forms import bare_domain
+from collector.forms import SELF_REPORTED_MAX, bare_domain, self_reported_answer
 from collector.ids import stable_id
 from schemas.errors import FieldError
 
@@ -55,7 +56,7 @@ def normalise_stage(name: object) -> str:
 
 _NATIVE_FIELDS = (
     "account_domain", "email", "person_id", "amount", "currency", "opportunity_id", "event_id",
-    "anonymous_id", "properties",
+    "anonymous_id", "properties", "self_reported",
 )  # fmt: skip
 
 
@@ -140,14 +141,28 @@ def _native(obj: dict[str, Any]) -> dict[str, Any]:
     return _event("native", who, stage, ts, fields)
 
 
-def event_from_crm(obj: Any) -> dict[str, Any]:
-    """One ``crm_stage`` event dict from a HubSpot, Salesforce or native object."""
+def _with_answer(event: dict[str, Any], fields: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """``self_reported`` from the first configured field present (HubSpot: in ``properties``)."""
+    answer = self_reported_answer(fields, names)
+    if answer is not None:
+        event["self_reported"] = answer[1]
+    elif isinstance(event.get("self_reported"), str):
+        event["self_reported"] = event["self_reported"][:SELF_REPORTED_MAX]
+    return event
+
+
+def event_from_crm(obj: Any, self_reported_fields: Iterable[str] = ()) -> dict[str, Any]:
+    """One ``crm_stage`` event dict from a HubSpot, Salesforce or native object.
+
+    ``self_reported_fields``: field names holding "How did you hear about us?" (HubSpot: contact or
+    deal properties; Salesforce and native: fields of the object)."""
     if not isinstance(obj, dict):
         raise UnknownShapeError(FieldError("$", "a CRM change must be a JSON object"))
+    names = tuple(self_reported_fields)
     if "propertyValue" in obj:
-        return _hubspot(obj)
+        return _with_answer(_hubspot(obj), _sub(obj, "properties"), names)
     if "StageName" in obj:
-        return _salesforce(obj)
+        return _with_answer(_salesforce(obj), obj, names)
     if "stage" in obj:
-        return _native(obj)
+        return _with_answer(_native(obj), obj, names)
     raise UnknownShapeError(FieldError("stage", "no stage: expected propertyValue, StageName or stage"))

@@ -107,6 +107,8 @@ def _check_ts(value: datetime) -> datetime:
 UtcDatetime = Annotated[datetime, BeforeValidator(_to_utc)]
 ShortStr = Annotated[str, Field(min_length=1, max_length=256)]
 LongStr = Annotated[str, Field(max_length=4096)]
+# "How did you hear about us?" as the buyer typed it (forms, CRM fields); the stream maps it to a channel.
+SelfReported = Annotated[str, Field(max_length=512)]
 Domain = Annotated[
     str,
     Field(min_length=3, max_length=253, pattern=r"^[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)+$"),
@@ -242,6 +244,7 @@ class FormSubmitEvent(_Identified):
     form_kind: Literal[
         "gated_content", "demo_request", "contact", "newsletter", "webinar_registration", "trial", "other"
     ] = "other"
+    self_reported: SelfReported | None = None
 
 
 class CrmStageEvent(_EventBase):
@@ -250,6 +253,7 @@ class CrmStageEvent(_EventBase):
     amount: Annotated[float, Field(ge=0, le=1e12)] | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     opportunity_id: ShortStr | None = None
+    self_reported: SelfReported | None = None
 
     @model_validator(mode="after")
     def _whose(self) -> CrmStageEvent:

@@ -56,6 +56,10 @@ class TouchpointRecord(_Record):
     brand: str = ""  # mention: the brand named (ours or a competitor's: share of voice)
     is_competitor: bool = False  # mention: the brand is a competitor's
     reach: int = 0  # mention: audience size when known
+    # form_submit: "How did you hear about us?" as typed, and the channel it maps to ('unknown': no
+    # keyword of the mapping matched; '' when the form did not ask).
+    self_reported: str = ""
+    self_reported_channel: str = ""
 
 
 class IdentityRecord(_Record):

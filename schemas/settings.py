@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     pixel_ack: Literal["broker", "async"] = Field(
         "broker", description="pixel answers after the Kafka ack, or (async) once queued (crash: may lose)"
     )
+    self_reported_fields: CommaList = Field(
+        default_factory=lambda: [
+            "how_did_you_hear_about_us", "hdyhau", "self_reported_source", "self_reported",
+            "heard_about_us", "lead_source_detail", "How_Did_You_Hear__c",
+        ],
+        description="form / CRM field names holding 'How did you hear about us?' (case and _ ignored)",
+    )  # fmt: skip
 
     # Streams.
     stream_workers: int = Field(1, ge=1)
@@ -95,6 +102,9 @@ class Settings(BaseSettings):
     time_decay_half_life_days: float = 7.0
     channel_rules: Path | None = Field(None, description="YAML overriding the channel classification rules")
     brand_terms: CommaList = Field(default_factory=list, description="brand words marking branded search")
+    self_reported_map: Path | None = Field(
+        None, description="YAML mapping 'how did you hear about us' answers to channels (default bundled)"
+    )
     stream_store: Literal["rocksdb", "memory"] = Field("rocksdb", description="faust table store of workers")
 
     # Sink (ClickHouse side).
@@ -124,6 +134,7 @@ class Settings(BaseSettings):
         "allowed_origins",
         "trusted_proxies",
         "brand_terms",
+        "self_reported_fields",
         mode="before",
     )(_split)
 

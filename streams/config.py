@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from attribution import RULE_BASED_MODELS
+from attribution.self_reported import SelfReportedMapError, load_map
 from schemas import topics
+from streams.errors import RulesError
 from streams.journeys import DAY, Windows
 from streams.rules import Rules, load_free_email_domains, load_rules
 
@@ -61,9 +63,16 @@ class StreamConfig:
         demand_gen_days: float = 90,
         lead_gen_days: float = 30,
         half_life_days: float = 7.0,
+        self_reported_map: Path | None = None,
     ) -> StreamConfig:
+        rules = load_rules(rules_path, brand_terms)
+        if self_reported_map is not None:
+            try:
+                rules = replace(rules, self_reported=load_map(self_reported_map))
+            except SelfReportedMapError as exc:
+                raise RulesError(str(exc)) from None
         return cls(
-            rules=load_rules(rules_path, brand_terms),
+            rules=rules,
             free_domains=load_free_email_domains(),
             topics=StreamTopics.with_suffix(topic_suffix),
             windows=Windows(demand_gen_s=demand_gen_days * DAY, lead_gen_s=lead_gen_days * DAY),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from attribution.self_reported import UNKNOWN, normalise
 from schemas.events import (
     LEAD_FORM_KINDS,
     CrmStageEvent,
@@ -83,6 +84,15 @@ def _journey_touch(
     )
 
 
+def _self_reported(rules: Rules, event: Event) -> tuple[str, str]:
+    """The form's "How did you hear about us?" answer and its channel (``unknown``: no keyword matched)."""
+    answer = event.self_reported if isinstance(event, FormSubmitEvent) else None
+    if not answer:
+        return "", ""
+    channel = normalise(answer, rules.self_reported)
+    return answer, channel.value if channel else UNKNOWN
+
+
 def enrich(rules: Rules, event: Event, person: str, account: str) -> Enriched:
     """Classify and build outputs for a stitched event (pure). Identify and spend give no touchpoint."""
     conversion: Conversion | None = None
@@ -105,6 +115,7 @@ def enrich(rules: Rules, event: Event, person: str, account: str) -> Enriched:
     c = _classify(rules, event, click_ids)
     bot = is_bot(rules, event.context.user_agent)
     event_id = str(event.event_id)
+    answer, answer_channel = _self_reported(rules, event)
     record = TouchpointRow(
         event_id=event_id,
         ts=event.ts,
@@ -132,6 +143,8 @@ def enrich(rules: Rules, event: Event, person: str, account: str) -> Enriched:
         brand=event.brand if isinstance(event, MentionEvent) else "",
         is_competitor=event.competitor if isinstance(event, MentionEvent) else False,
         reach=(event.reach or 0) if isinstance(event, MentionEvent) else 0,
+        self_reported=answer,
+        self_reported_channel=answer_channel,
     )
     touch = _journey_touch(event, c, bot, click_ids)
     if isinstance(event, MentionEvent) and not (event.anonymous_id or person or account):

@@ -45,6 +45,8 @@ class TouchpointRow:
     brand: str
     is_competitor: bool
     reach: int
+    self_reported: str = ""
+    self_reported_channel: str = ""
     v: int = 1
 
 

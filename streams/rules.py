@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from attribution.self_reported import SelfReportedMap, default_map
 from schemas.channels import Category, Channel
 from streams.errors import RulesError
 
@@ -45,6 +46,8 @@ class Rules:
     search_query_params: tuple[str, ...]
     bot_regex: re.Pattern[str]
     brand_terms: tuple[str, ...] = ()
+    # "How did you hear about us?" answers -> channel (bundled, or TOUCHSTREAM_SELF_REPORTED_MAP).
+    self_reported: SelfReportedMap = field(default_factory=default_map)
 
 
 def _channel(value: Any, where: str) -> Channel:
