@@ -140,6 +140,7 @@ class _Account:
     end: float
     out: list[SimEvent] = field(default_factory=list)
     identified: set[str] = field(default_factory=set)
+    heard_from: str = ""  # the channel that triggered the account (truth); "" if none did
 
     def pick(self) -> tuple[Person, Device]:
         person = self.rng.choice(self.company.committee)
@@ -164,7 +165,9 @@ class _Account:
     def form(self, kind: str, ts: float, channel: str) -> Person:
         person, device = self.pick()
         landing = self.visit(channel, ts - 300, (person, device))
-        event = t.form_event(self.rng, ts, self.company, person, device, kind, landing)
+        event = t.form_event(
+            self.rng, ts, self.company, person, device, kind, landing, self.heard_from or channel
+        )
         self.out.append(SimEvent(ts, event, self.company.domain, channel))
         return person
 
@@ -190,7 +193,13 @@ class _Account:
             for c in heard
             for _ in range(rng.randint(1, 4))
         )
-        trigger = next((ts for ts, c in exposures if rng.random() < self.truth.trigger_probability(c)), None)
+        fired = next(
+            ((ts, c) for ts, c in exposures if rng.random() < self.truth.trigger_probability(c)), None
+        )
+        trigger = fired[0] if fired else None
+        # What brought the account, as its buyers would say: the channel that triggered it, else
+        # (in market for reasons we never saw) whatever they found us through.
+        self.heard_from = fired[1] if fired else ""
         if trigger is None and rng.random() < self.truth.base_rate:
             trigger = rng.uniform(self.start, self.end - 0.15 * span)  # in market for reasons we never saw
         for ts, channel in exposures:

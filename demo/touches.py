@@ -7,6 +7,7 @@ engagement (podcast, video, social, events) arrives as ``engagement`` events nam
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "form_event",
     "identify_event",
     "mention_event",
+    "self_reported",
     "spend_event",
     "touch",
 ]
@@ -122,6 +124,53 @@ def touch(
     return _view(rng, ts, company, device, page)  # direct: typed URL or bookmark
 
 
+SELF_REPORTED_SHARE = 0.3  # forms whose "How did you hear about us?" field is filled
+# What buyers type, per channel that truly brought them (messy on purpose: the stream's mapping must cope).
+_ANSWERS: dict[str, tuple[str, ...]] = {
+    Channel.PODCAST: (
+        "heard you on a podcast!",
+        "Podcast",
+        "The Revenue Room episode",
+        "a podcast (spotify)",
+    ),
+    Channel.VIDEO: ("YouTube", "saw a video", "youtube vid"),
+    Channel.ORGANIC_SOCIAL: (
+        "Linkedin post from a colleague",
+        "LinkedIn",
+        "a post on linkedin",
+        "twitter / x.com",
+    ),
+    Channel.PAID_SOCIAL: ("LinkedIn ad", "an ad on LinkedIn", "sponsored post"),
+    Channel.NATIVE_DISPLAY: ("a banner somewhere", "display ad"),
+    Channel.EVENTS: ("RevOps Summit", "met you at a conference", "webinar"),
+    Channel.REVIEW_SITES: ("G2", "g2 crowd reviews", "Capterra"),
+    Channel.ORGANIC_SEARCH: ("google", "Googled it", "search"),
+    Channel.PAID_SEARCH: ("google ad", "Google Ads"),
+    Channel.EMAIL: ("your newsletter", "email"),
+    Channel.REFERRAL: ("a colleague recommended you", "word of mouth", "friend"),
+    Channel.DIRECT: ("already knew you", "?"),
+}
+_NO_IDEA = ("don't remember", "n/a", "-", "idk")
+
+
+def _unit(key: str) -> float:
+    """A stable number in [0, 1) per key, drawn without touching the simulation's random stream."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest()) / 2**64
+
+
+def self_reported(channel: str, key: str) -> str | None:
+    """The answer a buyer brought by ``channel`` types on ~30 % of forms (None: field left empty).
+
+    ``key`` (the form's event id) makes the choice stable; one answer in ten is no help at all."""
+    if _unit(key + ":asked") >= SELF_REPORTED_SHARE:
+        return None
+    pick = _unit(key + ":answer")
+    options = _ANSWERS.get(channel, _NO_IDEA)
+    if pick < 0.1:
+        return _NO_IDEA[int(pick * 10 * len(_NO_IDEA))]
+    return options[int((pick - 0.1) / 0.9 * len(options))]
+
+
 def identify_event(rng: random.Random, ts: float, company: Company, person: Person, device: Device) -> Event:
     traits = {"name": person.name, "title": person.title, "company": company.name}
     return _base(rng, "identify", ts, anonymous_id=device.anonymous_id, email=person.email,
@@ -129,16 +178,24 @@ def identify_event(rng: random.Random, ts: float, company: Company, person: Pers
 
 
 def form_event(
-    rng: random.Random, ts: float, company: Company, person: Person, device: Device, kind: str, landing: Event
-) -> Event:
-    """A form submitted on the page ``landing`` was viewed on, so it inherits that visit's channel."""
+    rng: random.Random, ts: float, company: Company, person: Person, device: Device, kind: str,
+    landing: Event, heard_from: str = "",
+) -> Event:  # fmt: skip
+    """A form submitted on the page ``landing`` was viewed on, so it inherits that visit's channel.
+
+    ``heard_from``: the channel that truly brought the account (the planted truth), which ~30 % of
+    buyers name in the "How did you hear about us?" field."""
     form_id = "demo-request" if kind == "demo_request" else "whitepaper-attribution"
-    return _base(
+    event = _base(
         rng, "form_submit", ts, anonymous_id=device.anonymous_id, email=person.email,
         account_domain=company.domain, form_id=form_id, form_kind=kind,
         context=landing["context"], utm=landing.get("utm", {}), click_ids=landing.get("click_ids", {}),
         properties={"company": company.name, "employees": company.employees},
     )  # fmt: skip
+    answer = self_reported(heard_from, event["event_id"]) if heard_from else None
+    if answer is not None:
+        event["self_reported"] = answer
+    return event
 
 
 def crm_event(

@@ -77,6 +77,7 @@ def _form(e: SimEvent, write_key: str) -> Request:
         "company": ev["properties"]["company"], "employees": ev["properties"]["employees"],
         "form_kind": ev["form_kind"], "ts": _ms(e.ts), "submission_id": ev["event_id"],
         "page_url": context.get("url"), "referrer": context.get("referrer"),
+        "How did you hear about us?": ev.get("self_reported"),
     }  # fmt: skip
     body = jsonio.dumps({k: v for k, v in fields.items() if v is not None})
     headers = {"Content-Type": "application/json", "X-Write-Key": write_key}
