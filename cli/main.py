@@ -12,6 +12,7 @@ from cli.migrate import migrate
 from cli.momentum import momentum_command
 from cli.monitor import monitor
 from cli.report import report
+from cli.self_reported import self_reported
 from cli.sink import sink
 from cli.sql import sql
 from cli.topics import topics
@@ -32,6 +33,7 @@ app.command()(velocity)
 app.command()(report)
 app.command()(kpis)
 app.command("momentum")(momentum_command)
+app.command("self-reported")(self_reported)
 app.command()(topics)
 app.command()(worker)
 app.command()(collector)
