@@ -19,6 +19,7 @@ from reports.period import parse_since
 from reports.queries import Reader
 from reports.render import render
 from reports.rows import attribution_rows
+from reports.self_reported import self_reported_rows
 from schemas.settings import Settings
 
 __all__ = ["report"]
@@ -46,6 +47,7 @@ def _html(reader: Reader, result: AttributionResult) -> str:
             weekly=reader.weekly_credits(trend_model, request.stage, period),
             trend_model=trend_model,
             momentum=momentum(reader, MOMENTUM_WEEKS, datetime.now(UTC).date()),
+            self_reported=self_reported_rows(reader, period, request.stage),
         )
     )
 

@@ -46,6 +46,8 @@ class HtmlInputs:
     weekly: list[tuple[date, str, float]] = field(default_factory=list)
     trend_model: str = "linear"
     momentum: list[MomentumRow] = field(default_factory=list)
+    # self_reported_by_channel rows: channel, respondents, self_reported_share, first_touch_share, ...
+    self_reported: list[dict[str, object]] = field(default_factory=list)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -153,6 +155,35 @@ def _momentum(rows: list[MomentumRow]) -> str:
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
+def _share_bar(share: object, color: str) -> str:
+    value = float(share) if isinstance(share, int | float) else 0.0
+    width = max(0.0, min(1.0, value)) * 160
+    return (
+        f'<td class="n">{value * 100:.1f} %</td><td><div style="background:{color};height:10px;'
+        f'width:{width:.0f}px"></div></td>'
+    )
+
+
+def _count(value: object) -> int:
+    return int(value) if isinstance(value, int | float) else 0
+
+
+def _self_reported(rows: list[dict[str, object]]) -> str:
+    """What respondents said beside first-touch credit, a bar for each share."""
+    if not any(_count(r.get("respondents")) for r in rows):
+        return '<p class="note">no "How did you hear about us?" answers in this period</p>'
+    head = "".join(
+        f"<th>{h}</th>" for h in ("channel", "respondents", "self-reported", "", "first-touch credit", "")
+    )
+    body = "".join(
+        f'<tr><td>{escape(str(r.get("channel")))}</td><td class="n">{_count(r.get("respondents")):,}</td>'
+        f"{_share_bar(r.get('self_reported_share'), '#4e79a7')}"
+        f"{_share_bar(r.get('first_touch_share'), '#f28e2b')}</tr>"
+        for r in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 def _card(label: str, value: str) -> str:
     return f'<div class="card"><span>{escape(label)}</span><b>{escape(value)}</b></div>'
 
@@ -206,6 +237,13 @@ def render_html(inputs: HtmlInputs) -> str:
             f"Spend in the period beside what it was credited with ({first_model} model first); "
             "cost per credited conversion and ROAS (credited revenue ÷ spend), – where nothing was spent.",
             _returns(result, first_model),
+        ),
+        (
+            "Self-reported vs first touch",
+            f"People's first 'How did you hear about us?' answer in the period, mapped to a channel "
+            f"(unknown: no keyword matched), beside each channel's share of first-touch credit for "
+            f"{request.stage} conversions.",
+            _self_reported(inputs.self_reported),
         ),
         ("The numbers", "Credited conversions per model.", _table(result)),
     )
