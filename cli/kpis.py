@@ -5,11 +5,9 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from cli import running
-from reports.errors import ClickHouseUnavailableError, QueryFailedError, ReportOptionError
+from cli.reporting import check_format, echo_text, open_reader, user_errors
 from reports.kpis import kpi_rows
 from reports.period import parse_since
-from reports.queries import Reader
 from reports.render import Column, render
 from schemas.settings import Settings
 
@@ -31,22 +29,12 @@ def kpis(
     """Demand-gen and lead-gen KPI tables for the period and the equal period before it."""
     settings = Settings()
     console = Console()
-    try:
-        if fmt not in ("table", "json", "csv"):
-            raise ReportOptionError(f"--format must be table, json or csv, got {fmt!r}")
+    with user_errors():
+        check_format(fmt)
         period = parse_since(since)
-        client, target = running.connect_clickhouse(settings)
-        reader = Reader(client, target.database)
-        rows = kpi_rows(reader, period)
-    except (ReportOptionError, ClickHouseUnavailableError, running.NoStackError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except QueryFailedError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        rows = kpi_rows(open_reader(settings), period)
     if fmt != "table":
-        text = render(rows, (Column("group"), *_COLUMNS), fmt)
-        typer.echo(text, nl=not (text or "").endswith("\n"))
+        echo_text(render(rows, (Column("group"), *_COLUMNS), fmt))
         return
     previous = period.previous()
     for group, title in _GROUP_TITLES.items():

@@ -7,10 +7,8 @@ from datetime import UTC, datetime
 import typer
 from rich.console import Console
 
-from cli import running
-from reports.errors import ClickHouseUnavailableError, QueryFailedError, ReportOptionError
+from cli.reporting import check_format, echo_text, open_reader, user_errors
 from reports.momentum import MomentumRow, momentum
-from reports.queries import Reader
 from reports.render import Column, render
 from schemas import jsonio
 from schemas.settings import Settings
@@ -56,25 +54,16 @@ def momentum_command(
     when larger than the noise) and the last span vs the one before."""
     settings = Settings()
     console = Console()
-    try:
-        if fmt not in ("table", "json", "csv"):
-            raise ReportOptionError(f"--format must be table, json or csv, got {fmt!r}")
-        client, target = running.connect_clickhouse(settings)
-        rows = momentum(Reader(client, target.database), weeks, datetime.now(UTC).date(), compare)
-    except (ReportOptionError, ClickHouseUnavailableError, running.NoStackError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except QueryFailedError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    with user_errors():
+        check_format(fmt)
+        rows = momentum(open_reader(settings), weeks, datetime.now(UTC).date(), compare)
     if fmt == "json":
         weeks_of = [w.isoformat() for w in rows[0].weeks] if rows else []
         payload = [{**_row(r), "weeks": weeks_of, "series": r.series} for r in rows]
-        typer.echo(jsonio.dumps(payload).decode())
+        echo_text(jsonio.dumps(payload).decode())
         return
     if fmt == "csv":
-        text = render([_row(r) for r in rows], list(_row(rows[0])) if rows else ["metric"], "csv")
-        typer.echo(text, nl=not (text or "").endswith("\n"))
+        echo_text(render([_row(r) for r in rows], list(_row(rows[0])) if rows else ["metric"], "csv"))
         return
     flat = [
         {

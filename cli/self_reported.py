@@ -5,10 +5,8 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from cli import running
-from reports.errors import ClickHouseUnavailableError, QueryFailedError, ReportOptionError
+from cli.reporting import check_format, echo_text, open_reader, user_errors
 from reports.period import parse_since
-from reports.queries import Reader
 from reports.render import Column, render
 from reports.self_reported import self_reported_rows
 from schemas.settings import Settings
@@ -32,21 +30,12 @@ def self_reported(
     """'How did you hear about us?' answers (mapped to channels) next to first-touch credit: the share
     of respondents naming each channel and the channel's share of first-touch credit at the stage."""
     settings = Settings()
-    try:
-        if fmt not in ("table", "json", "csv"):
-            raise ReportOptionError(f"--format must be table, json or csv, got {fmt!r}")
+    with user_errors():
+        check_format(fmt)
         period = parse_since(since)
-        client, target = running.connect_clickhouse(settings)
-        rows = self_reported_rows(Reader(client, target.database), period, stage)
-    except (ReportOptionError, ClickHouseUnavailableError, running.NoStackError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except QueryFailedError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        rows = self_reported_rows(open_reader(settings), period, stage)
     if fmt != "table":
-        text = render(rows, _COLUMNS, fmt)
-        typer.echo(text, nl=not (text or "").endswith("\n"))
+        echo_text(render(rows, _COLUMNS, fmt))
         return
     title = f"Self-reported vs first touch ({stage}) · {period.label()}"
     render(rows, _COLUMNS, "table", title, Console())
