@@ -1,7 +1,8 @@
 -- rule_credits_between: every rule-based model recomputed in SQL for the conversions of one period
 -- [since, until) (conversion date), with the lookback chosen now (so windows can change after the fact).
 -- Returns one row per (conversion, touch, model): conversion_id, conversion_ts, event_id, ts, channel,
--- utm_campaign, model, credit, revenue_credit.
+-- utm_campaign, model, credit, revenue_credit; a conversion without a touch in its window gets one row
+-- per model with event_id '', channel '(none)' and the whole credit, as the stream's credits do.
 -- Parameters: stage, since, until; lookback_days for demand-gen and direct touches, lead_gen_days for
 -- lead-gen ones; half_life_days for time_decay. Same rules as attribution/rules.py:
 --   first / last / linear; time_decay 2^(-age/half_life) normalised; u_shaped 40/20/40 (1 touch 100 %,
@@ -60,6 +61,14 @@ WITH
                 if(j.channel_category = 'lead_gen', {lead_gen_days:UInt32}, {lookback_days:UInt32}))
         GROUP BY c.conversion_id
     ),
+    complete AS (
+        -- Every conversion of the period; one without a touch in its window gets a single '(none)'
+        -- pseudo-touch at its own time (the whole credit under every model), as the stream credits it.
+        SELECT c.conversion_id AS conversion_id, c.account_id AS account_id, c.conversion_ts AS conversion_ts,
+               c.amount AS amount, if(empty(p.path), [(c.conversion_ts, '', '(none)', '')], p.path) AS path
+        FROM conv AS c
+        LEFT JOIN paths AS p ON p.conversion_id = c.conversion_id
+    ),
     shaped AS (
         SELECT p.conversion_id AS conversion_id, p.conversion_ts AS conversion_ts, p.amount AS amount, p.path AS path,
                length(p.path) AS n,
@@ -76,7 +85,7 @@ WITH
                if(opp_pos > 0, [1, lead_pos, opp_pos, n], [1, lead_pos, n]) AS f_anchors,
                length(arrayDistinct(w_anchors)) AS w_distinct,
                length(arrayDistinct(f_anchors)) AS f_distinct
-        FROM paths AS p
+        FROM complete AS p
         LEFT JOIN marks AS m ON m.account_id = p.account_id
     ),
     credited AS (
@@ -107,4 +116,4 @@ ARRAY JOIN [
 ] AS m
 -- The planner's automatic join swap builds the hash table from the touches (millions of rows) instead of
 -- the conversions; keeping the written order is 2x faster at 10M touchpoints.
-SETTINGS query_plan_join_swap_table = 0;
+SETTINGS query_plan_join_swap_table = 0, join_use_nulls = 0;
