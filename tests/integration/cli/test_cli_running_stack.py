@@ -100,6 +100,8 @@ def test_forget_erases_on_the_running_stack(stack: Up) -> None:
         ("kpis", "--since", "7d", "--format", "json"),
         ("velocity", "--format", "json"),
         ("report", "--model", "linear", "--format", "json"),
+        ("momentum", "--weeks", "4", "--compare", "2", "--format", "json"),
+        ("self-reported", "--format", "json"),
         ("migrate",),
         ("topics",),
         ("monitor", "--once"),
@@ -111,7 +113,7 @@ def test_every_command_finds_the_running_stack(stack: Up, args: tuple[str, ...])
     result = cli(stack.home, *args, env=KEYS)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    if args[0] in ("kpis", "velocity", "report"):
+    if args[0] in ("kpis", "velocity", "report", "momentum", "self-reported"):
         json.loads(result.stdout)
     if args[0] == "migrate":
         assert "schema is up to date" in result.stdout
@@ -126,6 +128,7 @@ def test_every_command_finds_the_running_stack(stack: Up, args: tuple[str, ...])
         ("kpis",),
         ("velocity",),
         ("report",),
+        ("momentum",),
         ("monitor", "--once"),
         ("forget", "--email", "a@b.example"),
         ("topics",),
@@ -251,3 +254,41 @@ def test_a_stopped_home_only_migrates(tmp_path: Path) -> None:
     forget = cli(home, "forget", "--email", "ann@stopped.example")
     assert forget.returncode == 2 and "no running stack" in forget.stderr, forget.stderr
     assert not (home / "endpoints.json").exists()
+
+
+def test_report_sets_spend_against_credit(stack: Up) -> None:
+    # A campaign of its own (the stack is shared): two tagged visits, an identify and an MQL, and
+    # what the campaign cost today, sent to /v1/spend as an ad platform export would be.
+    campaign, anon = f"spend-{uuid.uuid4().hex[:8]}", str(uuid.uuid4())
+    utm = {"source": "linkedin", "medium": "paid_social", "campaign": campaign}
+    domain = f"{campaign}.example"
+    events: list[dict[str, Any]] = [
+        *({"event_id": str(uuid.uuid4()), "type": "page_view", "ts": _ts(9 - i), "anonymous_id": anon,
+           "context": {"url": f"https://example.com/p/{i}"}, "utm": utm} for i in range(2)),
+        {"event_id": str(uuid.uuid4()), "type": "identify", "ts": _ts(5), "anonymous_id": anon,
+         "email": f"ann@{domain}", "account_domain": domain},
+        {"event_id": str(uuid.uuid4()), "type": "crm_stage", "ts": _ts(4), "stage": "mql",
+         "email": f"ann@{domain}", "account_domain": domain},
+    ]  # fmt: skip
+    _send(stack, events)
+    spend = [{"date": datetime.now(UTC).date().isoformat(), "channel": "paid_social", "campaign": campaign,
+              "cost": 250.0, "currency": "USD"}]  # fmt: skip
+    reply = httpx.post(
+        stack.endpoints["collector"] + "/v1/spend", json=spend, headers={"X-Write-Key": WRITE_KEY}, timeout=30
+    )
+    assert reply.status_code == 200, reply.text
+
+    def row() -> dict[str, Any] | None:
+        result = cli(
+            stack.home, "report", "--stage", "mql", "--by", "campaign", "--since", "1d", "--format", "json"
+        )
+        assert result.returncode == 0, result.stderr
+        found = [r for r in json.loads(result.stdout) if r["campaign"] == campaign]
+        return found[0] if found and found[0]["conversions"] == 1.0 and found[0]["spend"] else None
+
+    got = stack.poll("the campaign's credit and spend in the report", row, 120)
+    assert (got["spend"], got["cost_per_conversion"], got["roas"]) == (
+        250.0,
+        250.0,
+        0.0,
+    )  # a lead has no revenue
