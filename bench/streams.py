@@ -5,6 +5,12 @@ Run ``python -m bench.streams [--events 60000] [--accounts 2000]``. Everything r
 embedded broker in the same run; each worker is a real ``touchstream worker`` subprocess and its
 rate is read from its Prometheus counters (first to last event), so start-up is not counted.
 Timings on a shared 2-core machine are noisy: compare ratios, not absolute numbers.
+
+Events are produced in event-time order. ``--shuffled`` (on by default) runs one more 1-worker pass
+on the same events in a seeded random order (a backfill arriving out of order), reads both runs'
+``credits`` topics and prints the shuffled/in-order rate, the credit revisions emitted per credited
+conversion in each, and whether both end with the same final credits (latest revision per
+conversion, model and event id, zero rows left out).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from embedded.kafka import EmbeddedKafka, free_port
 from embedded.process import spawn_child, stop_child
@@ -40,10 +46,11 @@ UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like 
 
 
 def make_events(n: int, accounts: int, days: int, seed: int = 7) -> list[tuple[bytes, bytes]]:
-    """Sessions of a landing page + 3 internal pages, engagements, identifies, forms, CRM stages."""
+    """Sessions of a landing page + 3 internal pages, engagements, identifies, forms, CRM stages, in
+    event-time order (:func:`shuffled` gives the same set as an out-of-order backfill)."""
     rnd = random.Random(seed)
     start = datetime.now(UTC) - timedelta(days=days + 1)
-    out: list[tuple[bytes, bytes]] = []
+    out: list[tuple[datetime, bytes, bytes]] = []
     while len(out) < n:
         acct = rnd.randrange(accounts)
         anon = f"v{acct}-{rnd.randrange(3)}"
@@ -91,13 +98,17 @@ def make_events(n: int, accounts: int, days: int, seed: int = 7) -> list[tuple[b
                 }
             )
         for i, e in enumerate(evs):
-            e.update(
-                event_id=str(uuid.UUID(int=rnd.getrandbits(128))),
-                ts=(ts + timedelta(seconds=30 * i)).isoformat(),
-                anonymous_id=anon,
-            )
-            out.append((anon.encode(), jsonio.dumps(e)))
-    return out[:n]
+            at = ts + timedelta(seconds=30 * i)
+            e.update(event_id=str(uuid.UUID(int=rnd.getrandbits(128))), ts=at.isoformat(), anonymous_id=anon)
+            out.append((at, anon.encode(), jsonio.dumps(e)))
+    return [(key, value) for _, key, value in sorted(out[:n], key=lambda r: r[0])]
+
+
+def shuffled(events: list[tuple[bytes, bytes]], seed: int = 11) -> list[tuple[bytes, bytes]]:
+    """The same events in a seeded random order: a backfill arriving out of order."""
+    out = list(events)
+    random.Random(seed).shuffle(out)
+    return out
 
 
 def produce(bootstrap: str, topic: str, events: list[tuple[bytes, bytes]]) -> None:
@@ -160,7 +171,7 @@ def _du_mb(path: Path) -> float:
 
 
 def run_workers(
-    bootstrap: str, home: Path, events: list[tuple[bytes, bytes]], replicas: int
+    bootstrap: str, home: Path, events: list[tuple[bytes, bytes]], replicas: int, suffix: str = ""
 ) -> tuple[float, float, list[float], float]:
     """(events/s, events per CPU second, RSS MB per worker, state MB on disk) for ``replicas`` full
     workers on a fresh topic set.
@@ -168,8 +179,9 @@ def run_workers(
     The events are produced once every worker holds partitions, so no rebalance falls inside the
     timed part. The rate counts events after the first observed batch, up to the worker-reported
     end of the last batch (enrich done, and the journey stage has read everything forwarded to it).
+    ``suffix`` names the topic set (a fresh one by default), so a caller can read the outputs.
     """
-    suffix = uuid.uuid4().hex[:8]
+    suffix = suffix or uuid.uuid4().hex[:8]
     topics = StreamTopics.with_suffix(suffix)
     ensure_topics(bootstrap, 4, topics.all())
     procs, ports = [], []
@@ -219,6 +231,51 @@ def run_workers(
     finally:
         for p in procs:
             stop_child(p, grace_s=10)
+
+
+def read_topic(bootstrap: str, topic: str) -> list[bytes]:
+    """Every record value of ``topic``, up to the end offsets at the time of the call."""
+    c = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    parts = [TopicPartition(topic, p) for p in c.partitions_for_topic(topic) or ()]
+    c.assign(parts)
+    c.seek_to_beginning(*parts)
+    ends = c.end_offsets(parts)
+    out: list[bytes] = []
+    deadline = time.monotonic() + 120
+    while any(c.position(tp) < ends[tp] for tp in parts) and time.monotonic() < deadline:
+        for batch in c.poll(timeout_ms=500, max_records=10_000).values():
+            out.extend(m.value for m in batch)
+    c.close()
+    return out
+
+
+def credit_outputs(
+    bootstrap: str, suffix: str
+) -> tuple[int, int, int, dict[tuple[str, str, str], tuple[object, ...]]]:
+    """(conversions with final credit, credit revisions emitted, credit rows emitted, final credits).
+
+    A revision emitted is one distinct ``(conversion, revision)`` among the credit records; the final
+    credits are, per ``(conversion, model, event id)``, the row of the latest revision — what the
+    ``ReplacingMergeTree(revision)`` table keeps — without the zero rows that retract a touch.
+    """
+    latest: dict[tuple[str, str, str], tuple[int, tuple[object, ...]]] = {}
+    revisions: set[tuple[str, int]] = set()
+    rows = read_topic(bootstrap, StreamTopics.with_suffix(suffix).credits)
+    for raw in rows:
+        c = jsonio.loads(raw)
+        key, rev = (c["conversion_id"], c["model"], c["event_id"]), int(c["revision"])
+        revisions.add((c["conversion_id"], rev))
+        if key not in latest or rev > latest[key][0]:
+            value = (
+                round(c["credit"], 9),
+                round(c["revenue_credit"], 6),
+                c["channel"],
+                c["account_id"],
+                c["ts"],
+            )
+            latest[key] = (rev, value)
+    final = {k: v for k, (_, v) in latest.items() if v[0] != 0.0}
+    return len({cid for cid, _, _ in final}), len(revisions), len(rows), final
 
 
 FAUST_TABLE_BASELINE = """
@@ -280,13 +337,17 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=2_000)
     ap.add_argument("--days", type=int, default=90)
     ap.add_argument("--repeat", type=int, default=1, help="runs of every figure; prints median and spread")
+    ap.add_argument("--shuffled", action=argparse.BooleanOptionalAction, default=True,
+                    help="also run 1 worker on the same events shuffled (an out-of-order backfill) and compare")  # fmt: skip
     args = ap.parse_args()
     figures: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp, EmbeddedKafka(Path(tmp)) as kafka:
         home = Path(tmp)
         events = make_events(args.events, args.accounts, args.days)
         print(
-            f"{len(events)} events, {args.accounts} accounts over {args.days} days, 4 partitions, embedded broker"
+            f"{len(events)} events, {args.accounts} accounts over {args.days} days, 4 partitions, embedded broker;"
+            " produced in event-time order"
+            + (" and, for one more 1-worker run, seeded-shuffled" if args.shuffled else "")
         )
         for run in range(args.repeat):
             topic = f"bench-kp-{uuid.uuid4().hex[:8]}"
@@ -295,8 +356,21 @@ def main() -> None:
             kp, kp_cpu = kafka_python_rate(kafka.bootstrap, topic, len(events))
             ft, ft_cpu = faust_table_rate(kafka.bootstrap, home, events)
             ftb, ftb_cpu = faust_table_rate(kafka.bootstrap, home, events, max_batch_bytes=16384)
-            one, one_cpu, rss1, disk1 = run_workers(kafka.bootstrap, home, events, 1)
+            in_order = uuid.uuid4().hex[:8]
+            one, one_cpu, rss1, disk1 = run_workers(kafka.bootstrap, home, events, 1, in_order)
             two, two_cpu, rss2, _ = run_workers(kafka.bootstrap, home, events, 2)
+            if args.shuffled:
+                out_of_order = uuid.uuid4().hex[:8]
+                shuf, shuf_cpu, _, _ = run_workers(kafka.bootstrap, home, shuffled(events), 1, out_of_order)
+                conv_in, revs_in, rows_in, final_in = credit_outputs(kafka.bootstrap, in_order)
+                conv_sh, revs_sh, rows_sh, final_sh = credit_outputs(kafka.bootstrap, out_of_order)
+                same = final_in == final_sh
+                for name, value in (("shuffled", shuf), ("shuffled/one", shuf / one), ("shuffled cpu", shuf_cpu),
+                                    ("shuffled/one cpu", shuf_cpu / one_cpu),
+                                    ("revisions/conv in-order", revs_in / max(conv_in, 1)),
+                                    ("revisions/conv shuffled", revs_sh / max(conv_sh, 1)),
+                                    ("same final credits", float(same))):  # fmt: skip
+                    figures.setdefault(name, []).append(value)
             for name, value in (("kp", kp), ("ft", ft), ("ftb", ftb), ("one", one), ("two", two),
                                 ("one/ft", one / ft), ("one/ftb", one / ftb), ("two/one", two / one),
                                 ("ft cpu", ft_cpu), ("one cpu", one_cpu), ("two cpu", two_cpu),
@@ -320,11 +394,35 @@ def main() -> None:
             )
             print(f"1 worker: RSS {rss1[0]:.0f} MB, rocksdb state {disk1:.1f} MB for {args.accounts} accounts; "
                   f"2 workers: RSS {', '.join(f'{r:.0f}' for r in rss2)} MB")  # fmt: skip
+            if args.shuffled:
+                print(
+                    f"full logic, 1 worker, shuffled        : {shuf:9.0f} events/s  {shuf_cpu:9.0f} /cpu-s  = {shuf / one:.2f}x in-order (target >= 0.7x); per CPU {shuf_cpu / one_cpu:.2f}x"
+                )
+                print(
+                    f"credit revisions emitted per conversion: in-order {revs_in / max(conv_in, 1):.2f} ({revs_in} over {conv_in} credited conversions, {rows_in} credit rows); "
+                    f"shuffled {revs_sh / max(conv_sh, 1):.2f} ({revs_sh} over {conv_sh}, {rows_sh} rows)"
+                )
+                diff = len(set(final_in.items()) ^ set(final_sh.items()))
+                print(
+                    f"same final credits: {same}  ({len(final_in)} in-order / {len(final_sh)} shuffled non-zero rows, latest revision per conversion/model/event; {diff} differ)"
+                )
     if args.repeat > 1:
         print("-- summary")
         for name, values in figures.items():
-            unit = "x" if "/" in name else "events/cpu-s" if "cpu" in name else "events/s"
-            print(f"{name:12s} {_spread(values) if unit != 'x' else _ratio_spread(values)} {unit}")
+            if name == "same final credits":
+                print(f"{name:24s} {sum(values):.0f} of {len(values)} runs")
+                continue
+            unit = (
+                ""
+                if "/conv" in name
+                else "x"
+                if "/" in name
+                else "events/cpu-s"
+                if "cpu" in name
+                else "events/s"
+            )
+            spread = _spread(values) if unit.startswith("events") else _ratio_spread(values)
+            print(f"{name:24s} {spread} {unit}")
 
 
 def _ratio_spread(values: list[float]) -> str:
