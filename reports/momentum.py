@@ -1,10 +1,9 @@
 """Momentum: weekly series of the CMO's metrics with a noise-aware trend and the change vs before.
 
-Reads the ``momentum`` view twice: in 7-day buckets for the series (the trend: Theil-Sen over the
-weeks, :func:`attribution.trend.trend`) and in ``compare_weeks``-long buckets for the change of the
-latest such span vs the one before, so ratios (CAC, win rate) are recomputed from the span's sums
-rather than averaged over weeks. Weeks are ISO weeks ending with the last complete one: a week still
-running would read as a drop.
+Reads the ``momentum`` view once, in 7-day buckets: the series (the trend: Theil-Sen over the weeks,
+:func:`attribution.trend.trend`) and, added up, the latest ``compare_weeks`` against the span before,
+with ratios (CAC, win rate) recomputed from each span's sums rather than averaged over weeks. Weeks
+are ISO weeks ending with the last complete one: a week still running would read as a drop.
 """
 
 from __future__ import annotations
@@ -83,8 +82,42 @@ def _value(row: dict[str, object], key: str) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 
+def _span(rows: list[dict[str, object]]) -> dict[str, float | None]:
+    """The metrics of several buckets together: counts and sums added, ratios recomputed from them."""
+
+    def total(key: str) -> float:
+        return sum((_value(r, key) or 0.0) for r in rows)
+
+    def ratio(top: float | None, bottom: float) -> float | None:
+        return None if top is None or not bottom else top / bottom
+
+    out: dict[str, float | None] = {
+        key: total(key)
+        for key in (
+            "opportunities",
+            "direct_visits",
+            "branded_search",
+            "accounts_engaged",
+            "dg_influenced_opportunities",
+        )
+    }
+    spend = total("spend") or None  # no spend: no cost per lead or CAC rather than 0
+    out["win_rate"] = ratio(total("wins"), total("closed"))
+    out["avg_deal"] = ratio(total("won_total"), total("wins"))
+    out["cycle_days"] = ratio(total("cycle_days_total"), total("cycle_wins")) or None
+    factors = (out["win_rate"], out["avg_deal"], out["cycle_days"])
+    out["velocity_per_day"] = (
+        None if None in factors else out["opportunities"] * factors[0] * factors[1] / factors[2]  # type: ignore[operator]
+    )
+    out["cost_per_lead"] = ratio(spend, total("leads"))
+    out["cac"] = ratio(spend, total("customers"))
+    mentions = total("brand_mentions") + total("competitor_mentions")
+    out["share_of_voice"] = ratio(total("brand_mentions"), mentions)
+    return out
+
+
 def momentum(reader: Reader, weeks: int, today: date, compare_weeks: int = 4) -> list[MomentumRow]:
-    """One row per metric over the ``weeks`` complete weeks before ``today``'s week."""
+    """One row per metric over the ``weeks`` complete weeks before ``today``'s week (one query)."""
     if weeks < 2:
         raise ReportOptionError(f"--weeks must be at least 2, got {weeks}")
     if not 1 <= compare_weeks <= weeks // 2:
@@ -92,22 +125,20 @@ def momentum(reader: Reader, weeks: int, today: date, compare_weeks: int = 4) ->
             f"--compare must be between 1 and half of --weeks ({weeks // 2}), got {compare_weeks}"
         )
     until = last_complete_week(today) + timedelta(days=7)
-    since = until - timedelta(days=7 * weeks)
-    weekly = _read(reader, since, until, 7)
-    span_start = until - timedelta(days=14 * compare_weeks)
-    spans = _read(reader, span_start, until, 7 * compare_weeks)
+    weekly = _read(reader, until - timedelta(days=7 * weeks), until, 7)
+    current, previous = _span(weekly[-compare_weeks:]), _span(weekly[-2 * compare_weeks : -compare_weeks])
     out = []
     for metric in METRICS:
         series = [_value(row, metric.key) for row in weekly]
-        previous, current = (_value(row, metric.key) for row in spans)
+        now, before = current[metric.key], previous[metric.key]
         out.append(
             MomentumRow(
                 metric,
                 [row["bucket"] for row in weekly],  # type: ignore[misc]
                 series,
-                current,
-                previous,
-                period_change(current, previous),
+                now,
+                before,
+                period_change(now, before),
                 trend(series, higher_is_better=metric.higher_is_better, window=weeks),
                 compare_weeks,
             )

@@ -2,7 +2,10 @@
 -- ISO weeks), every bucket of [since, until) present even when nothing happened in it (its counts 0,
 -- its ratios NULL). Events count in the bucket in which they happened, so recent buckets are not
 -- emptied by deals still open:
---   opportunities: accounts whose first opportunity is in the bucket; win_rate: of accounts closing
+--   opportunities: accounts whose first opportunity is in the bucket; wins / closed: accounts whose first
+--   close (closed_won or closed_lost, whichever came first) is in the bucket, won and all; won_total,
+--   cycle_days_total / cycle_wins: the sums behind avg_deal and cycle_days, so several buckets can be
+--   added up and the ratios recomputed (touchstream momentum does); win_rate: of accounts closing
 --   in the bucket (first closed_won / closed_lost), the share won; avg_deal and cycle_days: wins in the
 --   bucket, their amount and days from first opportunity to first win; velocity_per_day =
 --   opportunities * win_rate * avg_deal / cycle_days (as sales_velocity, per bucket);
@@ -46,6 +49,11 @@ WITH
     ),
     closed AS (
         SELECT p_since + toIntervalDay(intDiv(dateDiff('day', p_since, toDate(close_ts)), p_days) * p_days) AS bucket,
+               countIf(is_win) AS wins,
+               count() AS closed,
+               sumIf(won_amount, is_win) AS won_total,
+               sumIf(dateDiff('second', opp_ts, won_ts) / 86400., is_win AND has_opp AND opp_ts <= won_ts) AS cycle_days_total,
+               countIf(is_win AND has_opp AND opp_ts <= won_ts) AS cycle_wins,
                countIf(is_win) / count() AS win_rate,
                if(countIf(is_win) > 0, avgIf(won_amount, is_win), NULL) AS avg_deal,
                if(countIf(is_win AND has_opp AND opp_ts <= won_ts) > 0,
@@ -102,6 +110,11 @@ WITH
 SELECT
     b.bucket AS bucket,
     o.opportunities AS opportunities,
+    c.wins AS wins,
+    c.closed AS closed,
+    c.won_total AS won_total,
+    c.cycle_days_total AS cycle_days_total,
+    c.cycle_wins AS cycle_wins,
     if(c.bucket = b.bucket, c.win_rate, NULL) AS win_rate,
     if(c.bucket = b.bucket, c.avg_deal, NULL) AS avg_deal,
     if(c.bucket = b.bucket AND c.cycle_days > 0, c.cycle_days, NULL) AS cycle_days,

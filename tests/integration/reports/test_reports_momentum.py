@@ -107,6 +107,8 @@ def test_weekly_buckets_hand_checked(clickhouse_url: str, database: str) -> None
     col = {key: [w[key] for w in weeks] for key in weeks[0]}
     assert col["opportunities"] == [1, 1, 1, 0]
     assert col["win_rate"] == [None, None, 0.5, 1.0]  # W2: A won, B lost; W3: C won
+    assert (col["wins"], col["closed"], col["won_total"]) == ([0, 0, 1, 1], [0, 0, 2, 1], [0, 0, 1000, 3000])
+    assert col["cycle_days_total"] == [0, 0, pytest.approx(15.0), pytest.approx(7.0)]
     assert col["avg_deal"] == [None, None, 1000.0, 3000.0]
     assert col["cycle_days"] == [None, None, pytest.approx(15.0), pytest.approx(7.0)]
     assert col["velocity_per_day"] == [None, None, pytest.approx(1 * 0.5 * 1000 / 15), 0.0]
