@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import typer
 from rich.console import Console
 
+from attribution.trend import INSUFFICIENT
 from cli.reporting import check_format, echo_text, open_reader, user_errors
 from reports.momentum import MomentumRow, momentum
 from reports.render import Column, render
@@ -16,6 +17,7 @@ from schemas.settings import Settings
 __all__ = ["momentum_command", "sparkline"]
 
 _BLOCKS = "▁▂▃▄▅▆▇█"
+WIDE = 100  # terminal columns from which the table also shows the span before
 
 
 def sparkline(series: list[float | None]) -> str:
@@ -71,6 +73,7 @@ def momentum_command(
             "weekly": sparkline(r.series),
             "current": r.metric.format(r.current),
             "previous": r.metric.format(r.previous),
+            "trend": "too few weeks" if r.trend.label == INSUFFICIENT else r.trend.label,
         }
         for r in rows
     ]
@@ -84,4 +87,6 @@ def momentum_command(
         Column("change", signed_percent=True),
         Column("trend"),
     ]
+    if console.width < WIDE:  # an 80-column terminal: the change says enough about the span before
+        columns = [c for c in columns if c.key != "previous"]
     render(flat, columns, "table", title, console)

@@ -10,9 +10,8 @@ import typer
 from rich.console import Console
 
 from attribution import MODELS, RULE_BASED_MODELS
-from cli import running
+from cli.reporting import check_format, echo_text, open_reader, user_errors
 from reports.credits import AttributionResult, ReportRequest, attribute
-from reports.errors import ClickHouseUnavailableError, QueryFailedError, ReportOptionError
 from reports.html import HtmlInputs, render_html
 from reports.momentum import momentum
 from reports.period import parse_since
@@ -25,7 +24,9 @@ from schemas.settings import Settings
 __all__ = ["report"]
 
 MOMENTUM_WEEKS = 12  # the html report's momentum section: weekly series of the last 12 complete weeks
-NARROW = 100  # columns under which the table leaves out the channel category
+NARROW = 100  # columns under which the one-model table leaves out the channel category
+# --model all in a table: the key and spend columns, then ~11 characters per model column.
+MODEL_KEY_WIDTH, MODEL_COLUMN_WIDTH = 32, 11
 
 
 def _html(reader: Reader, result: AttributionResult) -> str:
@@ -70,14 +71,12 @@ def report(
     """Attributed conversions and revenue per channel (or campaign) for a stage and period."""
     settings = Settings()
     console = Console()
-    try:
-        if fmt not in ("table", "json", "csv", "html"):
-            raise ReportOptionError(f"--format must be table, json, csv or html, got {fmt!r}")
+    with user_errors():
+        check_format(fmt, ("table", "json", "csv", "html"))
         models = MODELS if model == "all" else (model,)
         request = ReportRequest(models, stage, by, lookback, settings.time_decay_half_life_days)
         period = parse_since(since)
-        client, clickhouse = running.connect_clickhouse(settings)
-        reader = Reader(client, clickhouse.database)
+        reader = open_reader(settings)
         result = attribute(reader, request, period)
         if fmt == "html":
             target = out or settings.home / "report.html"
@@ -85,16 +84,22 @@ def report(
             target.write_text(_html(reader, result), encoding="utf-8")
             console.print(f"report written to {target}")
             return
-    except (ReportOptionError, ClickHouseUnavailableError, running.NoStackError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except QueryFailedError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
     rows, columns = attribution_rows(result, wide=fmt != "table")
-    if fmt == "table" and console.width < NARROW:  # spend, cost and ROAS matter more than the category
-        columns = [c for c in columns if c.key != "category"]
     title = f"{stage} attribution by {by} · {period.label()} · {result.conversions:,} conversions"
-    text = render(rows, columns, fmt, title, console)
-    if text is not None:
-        typer.echo(text, nl=not text.endswith("\n"))
+    if fmt != "table":
+        echo_text(render(rows, columns, fmt, title, console))
+        return
+    if len(request.models) == 1:
+        if console.width < NARROW:  # spend, cost and ROAS matter more than the category
+            columns = [c for c in columns if c.key != "category"]
+        render(rows, columns, "table", title, console)
+        return
+    # Side by side, the models are split over tables that fit the terminal rather than cut off.
+    fixed, models = columns[:2], columns[2:]
+    per_table = max(1, (console.width - MODEL_KEY_WIDTH) // MODEL_COLUMN_WIDTH)
+    for first in range(0, len(models), per_table):
+        part = models[first : first + per_table]
+        suffix = (
+            f" · models {first + 1}–{first + len(part)} of {len(models)}" if per_table < len(models) else ""
+        )
+        render(rows, [*fixed, *part], "table", title + suffix, console)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import signal
 import threading
@@ -114,6 +115,11 @@ def up(
 ) -> None:
     """Start broker, ClickHouse, collector, stream workers, sink and monitor; stop on Ctrl-C."""
     console = Console()
+    if demo and not os.environ.get("TOUCHSTREAM_BRAND_TERMS"):
+        from demo.touches import BRAND_TERM
+
+        # The simulation searches for its own brand; without brand terms branded search would read 0.
+        os.environ["TOUCHSTREAM_BRAND_TERMS"] = BRAND_TERM  # the children inherit it
     settings = Settings()
     stop = threading.Event()
     starting = threading.Event()

@@ -17,6 +17,7 @@ from demo.people import BOT_AGENTS, Company, Device, Person, seeded_uuid
 from schemas.channels import Channel
 
 __all__ = [
+    "BRAND_TERM",
     "SITE",
     "bot_view",
     "crm_event",
@@ -30,6 +31,7 @@ __all__ = [
 
 SITE = "https://www.touchstream-demo.com"
 BRAND = "touchstream-demo"
+BRAND_TERM = "touchstream"  # what the simulated buyers search for when they search for the brand
 _PAGES = (
     "/",
     "/product",
@@ -112,7 +114,7 @@ def touch(
     if channel == Channel.ORGANIC_SEARCH:
         return _view(rng, ts, company, device, "/", "https://www.google.com/")
     if channel == Channel.PAID_SEARCH:
-        term = rng.choice(("b2b attribution", "touchstream", "multi touch attribution software"))
+        term = rng.choice(("b2b attribution", BRAND_TERM, "multi touch attribution software"))
         return _view(rng, ts, company, device, "/product", "https://www.google.com/",
                      {"source": "google", "medium": "cpc", "campaign": campaign, "term": term},
                      {"gclid": seeded_uuid(rng).replace("-", "")})  # fmt: skip

@@ -36,7 +36,7 @@ class Metric:
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("velocity_per_day", "pipeline velocity / day", money=True),
+    Metric("velocity_per_day", "pipeline velocity/day", money=True),
     Metric("opportunities", "opportunities"),
     Metric("win_rate", "win rate", ratio=True),
     Metric("avg_deal", "average deal", money=True),
@@ -47,7 +47,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("branded_search", "branded search"),
     Metric("share_of_voice", "share of voice", ratio=True),
     Metric("accounts_engaged", "new accounts engaged"),
-    Metric("dg_influenced_opportunities", "opps influenced by demand gen"),
+    Metric("dg_influenced_opportunities", "opps with demand gen"),
 )
 
 

@@ -159,6 +159,9 @@ def test_spend_without_credit_is_a_row(clickhouse_url: str, database: str, tmp_p
     ]  # fmt: skip
     table = run(clickhouse_url, database, tmp_path, "report", "--model", "linear")
     assert "ROAS" in table and "cost/conv" in table  # at 80 columns too: the category gives way
+    side = run(clickhouse_url, database, tmp_path, "report", "--model", "all")
+    assert "models 1–4 of 10" in side and "models 9–10 of 10" in side and "shapley" in side
+    assert max(len(line) for text in (table, side) for line in text.splitlines()) <= 80
 
 
 def test_by_campaign(clickhouse_url: str, database: str, tmp_path: Path) -> None:

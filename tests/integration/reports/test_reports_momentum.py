@@ -168,6 +168,7 @@ def test_momentum_command_compares_spans_and_labels_trends(
     table = run(clickhouse_url, database, tmp_path, "--weeks", "4", "--compare", "2")
     assert table.exit_code == 0, table.output
     assert "pipeline velocity" in table.stdout and "-50.0 %" in table.stdout and "66.7%" in table.stdout
+    assert max(len(line) for line in table.stdout.splitlines()) <= 80  # CliRunner's terminal: nothing cut
     csv = run(clickhouse_url, database, tmp_path, "--weeks", "4", "--compare", "2", "--format", "csv")
     assert (
         csv.stdout.splitlines()[0]
