@@ -95,11 +95,10 @@ def report(
         render(rows, columns, "table", title, console)
         return
     # Side by side, the models are split over tables that fit the terminal rather than cut off.
-    fixed, models = columns[:2], columns[2:]
+    fixed, per_model = columns[:2], columns[2:]
     per_table = max(1, (console.width - MODEL_KEY_WIDTH) // MODEL_COLUMN_WIDTH)
-    for first in range(0, len(models), per_table):
-        part = models[first : first + per_table]
-        suffix = (
-            f" · models {first + 1}–{first + len(part)} of {len(models)}" if per_table < len(models) else ""
-        )
+    for first in range(0, len(per_model), per_table):
+        part = per_model[first : first + per_table]
+        shown = f" · models {first + 1}–{first + len(part)} of {len(per_model)}"
+        suffix = shown if per_table < len(per_model) else ""
         render(rows, [*fixed, *part], "table", title + suffix, console)

@@ -90,15 +90,24 @@ def velocity(
         _print_table(reports, end, window)
 
 
+WIDE = 130  # terminal columns from which the table also shows the four factors and their baselines
+
+
 def _print_table(reports: list[VelocityReport], end: datetime, window: timedelta) -> None:
-    table = Table(title=f"Pipeline velocity, {window.days}-day window to {end:%Y-%m-%d %H:%M} UTC")
-    table.add_column("segment")
-    for col in ("velocity/day", "baseline", "change", *(f"{FACTOR_LABELS[f]} (baseline)" for f in FACTORS)):
-        table.add_column(col, justify="right")
+    console = Console()
+    wide = console.width >= WIDE
+    title = f"Pipeline velocity, {window.days}-day window to {end:%Y-%m-%d %H:%M} UTC"
+    table = Table(title=title if wide else f"{title} (factors: a wider terminal or --format json)")
+    table.add_column("segment", no_wrap=True)  # never "channel=…": the name is the point
+    for col in ("velocity/day", "baseline", "change"):
+        table.add_column(col, justify="right", no_wrap=True)
+    if wide:
+        for f in FACTORS:
+            table.add_column(f"{FACTOR_LABELS[f]} (baseline)", justify="right")
     table.add_column("biggest mover")
     for rep in reports:
         factors = []
-        for f in FACTORS:
+        for f in FACTORS if wide else ():
             now, base = float(getattr(rep.now, f)), float(getattr(rep.baseline, f))
             fmt = "{:.0%}" if f == "win_rate" else "{:,.1f}"
             factors.append(f"{fmt.format(now)} ({fmt.format(base)})")
@@ -112,6 +121,6 @@ def _print_table(reports: list[VelocityReport], end: datetime, window: timedelta
             *factors,
             mover,
         )
-    Console().print(table)
+    console.print(table)
     if not reports:
-        Console().print("no opportunities in the window")
+        console.print("no opportunities in the window")
