@@ -16,7 +16,7 @@ from reports.html import HtmlInputs, render_html
 from reports.momentum import momentum
 from reports.period import parse_since
 from reports.queries import Reader
-from reports.render import render
+from reports.render import fit_columns, render
 from reports.rows import attribution_rows
 from reports.self_reported import self_reported_rows
 from schemas.settings import Settings
@@ -24,7 +24,6 @@ from schemas.settings import Settings
 __all__ = ["report"]
 
 MOMENTUM_WEEKS = 12  # the html report's momentum section: weekly series of the last 12 complete weeks
-NARROW = 100  # columns under which the one-model table leaves out the channel category
 # --model all in a table: the key and spend columns, then ~11 characters per model column.
 MODEL_KEY_WIDTH, MODEL_COLUMN_WIDTH = 32, 11
 
@@ -90,8 +89,8 @@ def report(
         echo_text(render(rows, columns, fmt, title, console))
         return
     if len(request.models) == 1:
-        if console.width < NARROW:  # spend, cost and ROAS matter more than the category
-            columns = [c for c in columns if c.key != "category"]
+        # Spend, cost and ROAS matter more than the category, the share and the revenue.
+        columns = fit_columns(rows, columns, console, ("category", "share", "revenue"))
         render(rows, columns, "table", title, console)
         return
     # Side by side, the models are split over tables that fit the terminal rather than cut off.

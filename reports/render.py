@@ -20,7 +20,7 @@ from rich.table import Table
 from reports.errors import ReportOptionError
 from schemas import jsonio
 
-__all__ = ["FORMATS", "Column", "render"]
+__all__ = ["FORMATS", "Column", "fit_columns", "render"]
 
 FORMATS: tuple[str, ...] = ("table", "json", "csv")
 
@@ -66,6 +66,20 @@ def _table(rows: Sequence[Mapping[str, Any]], columns: list[Column], title: str)
     for row in rows:
         table.add_row(*(_cell(row.get(c.key), c) for c in columns))
     return table
+
+
+def fit_columns(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], console: Console, droppable: Sequence[str]
+) -> list[Column]:
+    """``columns`` without the first of ``droppable`` (in order) as long as the table is wider than the
+    terminal: a narrow terminal loses whole low-priority columns, never the ends of the others."""
+    kept = list(columns)
+    for key in droppable:
+        natural = console.measure(_table(rows, kept, ""), options=console.options.update(max_width=10_000))
+        if natural.maximum <= console.width:
+            break
+        kept = [c for c in kept if c.key != key]
+    return kept
 
 
 def _csv(rows: Sequence[Mapping[str, Any]], columns: list[Column]) -> str:
