@@ -19,7 +19,7 @@ _COLUMNS = (
     Column("previous"),
     Column("change", "change", signed_percent=True),
 )
-_GROUP_TITLES = {"demand_gen": "Demand gen", "lead_gen": "Lead gen"}
+_GROUP_TITLES = {"demand_gen": "Demand gen", "lead_gen": "Lead gen", "identity": "Identity match rate"}
 
 
 def kpis(

@@ -7,6 +7,7 @@ import typer
 from cli.collector import collector
 from cli.demo import demo
 from cli.forget import forget
+from cli.identity import identity_app
 from cli.kpis import kpis
 from cli.migrate import migrate
 from cli.momentum import momentum_command
@@ -40,6 +41,7 @@ app.command()(collector)
 app.command()(sink)
 app.command()(forget)
 app.command()(sql)
+app.add_typer(identity_app, name="identity")
 
 if __name__ == "__main__":
     app()

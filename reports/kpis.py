@@ -27,7 +27,7 @@ def _raw(name: str) -> Callable[[Values], float]:
 
 @dataclass(frozen=True, slots=True)
 class Kpi:
-    group: str  # demand_gen / lead_gen
+    group: str  # demand_gen / lead_gen / identity
     name: str
     compute: Callable[[Values], float]
     is_count: bool = True  # printed as an integer
@@ -56,6 +56,14 @@ KPIS: tuple[Kpi, ...] = (
     Kpi("lead_gen", "cost per lead", _ratio("spend", "lead"), is_count=False),
     Kpi("lead_gen", "CAC (spend / closed won)", _ratio("spend", "closed_won"), is_count=False),
     Kpi("lead_gen", "days first touch → closed won", _raw("days_to_close"), is_count=False),
+    # identity_match_rate: how much identity stitching ties to accounts (docs/identity.md)
+    Kpi("identity", "touches resolved to an account", _ratio("resolved_touches", "touches"), is_count=False),
+    Kpi(
+        "identity",
+        "conversions with a touch in their window",
+        _ratio("touched_conversions", "credited_conversions"),
+        is_count=False,
+    ),
 )
 
 

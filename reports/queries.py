@@ -224,4 +224,28 @@ class Reader:
         )
         ((converted, days),) = self.rows(convert_sql, span)
         values["days_to_close"] = float(days) if converted else float("nan")
+        values.update(self._match_rate(span))
         return values
+
+    def _match_rate(self, span: dict[str, Any]) -> dict[str, float]:
+        """The identity_match_rate view's counts (sinks/views/identity_match_rate.sql) over a ms span."""
+        touch_sql = (
+            f"SELECT count(), countIf(account_id != '') FROM {{db}}.{tables.ACCOUNT_JOURNEYS} "
+            "WHERE in_journey AND (anonymous_id != '' OR person_id != '' OR account_id != '') "
+            f"AND {_in_period('ts')}"
+        )
+        ((touches, resolved),) = self.rows(touch_sql, span)
+        conversion_sql = (
+            "SELECT count(), countIf(touched) FROM ("
+            "  SELECT stage, conversion_id, countIf(event_id != '') > 0 AS touched "
+            f"  FROM {{db}}.{tables.ATTRIBUTION_CREDITS} FINAL "
+            f"  WHERE model = 'linear' AND credit != 0 AND {_in_period('conversion_ts')} "
+            "  GROUP BY stage, conversion_id)"
+        )
+        ((conversions, touched),) = self.rows(conversion_sql, span)
+        return {
+            "touches": float(touches),
+            "resolved_touches": float(resolved),
+            "credited_conversions": float(conversions),
+            "touched_conversions": float(touched),
+        }

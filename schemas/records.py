@@ -68,6 +68,10 @@ class IdentityRecord(_Record):
     account_id: str = ""
     email: str = ""
     updated_at: datetime
+    # The merge log (migration 0010, identity_edges): the event that asserted the link and its kind
+    # (identify, form, crm, group, alias, or the event type). Empty in records of older workers.
+    event_id: str = ""
+    source: str = ""
 
 
 class ConversionRecord(_Record):

@@ -9,6 +9,7 @@ __all__ = [
     "CONVERSIONS",
     "DATABASE",
     "IDENTITIES",
+    "IDENTITY_EDGES",
     "PRODUCT_EVENTS",
     "SCHEMA_MIGRATIONS",
     "SPEND",
@@ -19,6 +20,8 @@ __all__ = [
 DATABASE = "touchstream"
 TOUCHPOINTS = "touchpoints"
 IDENTITIES = "identities"
+# The merge log: every identity link with the event that asserted it (migration 0010).
+IDENTITY_EDGES = "identity_edges"
 CONVERSIONS = "conversions"
 ATTRIBUTION_CREDITS = "attribution_credits"
 SPEND = "spend"

@@ -59,6 +59,8 @@ class IdentityRow:
     account_id: str
     email: str
     updated_at: datetime
+    event_id: str = ""
+    source: str = ""
     v: int = 1
 
 

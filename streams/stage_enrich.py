@@ -124,7 +124,8 @@ def _one(
         out.writes[state_key] = (jsonio.dumps(result.state.to_json()), index)
     if result.links and result.person:
         email = event.email or ""
-        for record in _identities(anon or "", result.person, result.account, email, event.ts):
+        edge = (str(event.event_id), _source(event))
+        for record in _identities(anon or "", result.person, result.account, email, event.ts, edge):
             out.sends.append((topics.identities, result.person.encode(), encode(record)))
     for link in result.links:
         out.forward(link.child, _link_item(link))
@@ -147,15 +148,51 @@ def _one(
         out.forward(result.route, item)
 
 
-def _identities(anon: str, person: str, account: str, email: str, at: datetime) -> list[IdentityRow]:
-    """The two row shapes ``account_journeys`` reads: visitor -> person, and person -> account."""
+_SOURCES = {"identify": "identify", "form_submit": "form", "crm_stage": "crm"}
+
+
+def _source(event: Event) -> str:
+    """What kind of call asserted a link, for the merge log: identify, form, crm, group, alias, ..."""
+    if isinstance(event, IdentifyEvent):
+        if event.properties.get("alias") is True:  # compat.segment: alias -> identify
+            return "alias"
+        if "group_id" in event.properties:  # compat.segment: group -> identify naming the account
+            return "group"
+    return _SOURCES.get(event.type, event.type)
+
+
+def _identities(
+    anon: str, person: str, account: str, email: str, at: datetime, edge: tuple[str, str]
+) -> list[IdentityRow]:
+    """The two row shapes ``account_journeys`` reads: visitor -> person, and person -> account.
+
+    ``edge`` (event id, source) goes with both: ClickHouse appends every row to the merge log
+    (``identity_edges``, migration 0010).
+    """
+    event_id, source = edge
     records = []
     if anon:
         records.append(
-            IdentityRow(anonymous_id=anon, person_id=person, account_id=account, email=email, updated_at=at)
+            IdentityRow(
+                anonymous_id=anon,
+                person_id=person,
+                account_id=account,
+                email=email,
+                updated_at=at,
+                event_id=event_id,
+                source=source,
+            )
         )
     if account:
         records.append(
-            IdentityRow(anonymous_id="", person_id=person, account_id=account, email=email, updated_at=at)
+            IdentityRow(
+                anonymous_id="",
+                person_id=person,
+                account_id=account,
+                email=email,
+                updated_at=at,
+                event_id=event_id,
+                source=source,
+            )
         )
     return records

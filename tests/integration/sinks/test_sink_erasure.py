@@ -30,16 +30,21 @@ def test_forget_by_email_leaves_nothing_behind(own_ch, own_db):
         "product_events": 1,
         "conversions": 5,
         "identities": 2,
+        "identity_edges": 2,  # the merge log, fed from identities (0010)
     }
     for table, column in [
         ("touchpoints", "anonymous_id"),
         ("touch_devices", "anonymous_id"),
         ("product_events", "anonymous_id"),
         ("identities", "anonymous_id"),
+        ("identity_edges", "anonymous_id"),
     ]:
         assert own_ch.execute(f"SELECT count() FROM {table} WHERE {column} = 'anon-a'") == [(0,)]
     assert own_ch.execute(
         "SELECT count() FROM identities WHERE person_id = 'p-a' OR email ILIKE 'ann@%'"
+    ) == [(0,)]
+    assert own_ch.execute(
+        "SELECT count() FROM identity_edges WHERE person_id = 'p-a' OR email ILIKE 'ann@%'"
     ) == [(0,)]
     assert own_ch.execute("SELECT count() FROM conversions WHERE person_id = 'p-a'") == [(0,)]
     assert own_ch.execute("SELECT event_id FROM attribution_credits") == [("g1",)]
@@ -69,5 +74,6 @@ def test_forget_cli_reports_json(own_ch, own_db, clickhouse_url, monkeypatch):
     monkeypatch.setenv("TOUCHSTREAM_CLICKHOUSE_DATABASE", own_db)
     out = CliRunner().invoke(app, ["forget", "--anonymous-id", "anon-z", "--format", "json"])
     assert out.exit_code == 0, out.output
-    assert '"touchpoints":2' in out.output and '"identities":1' in out.output and '"total":4' in out.output
+    assert '"touchpoints":2' in out.output and '"identities":1' in out.output and '"total":5' in out.output
+    assert '"identity_edges":1' in out.output
     assert own_ch.execute("SELECT count() FROM touchpoints WHERE anonymous_id = 'anon-z'") == [(0,)]

@@ -42,9 +42,10 @@ QUERIES = {
     "rule_credits": f"rule_credits(stage = 'mql', {RULES})",
     "momentum": "momentum(since = '2026-02-23', until = '2026-04-06', bucket_days = 7)",
     "self_reported_by_channel": f"self_reported_by_channel(stage = 'closed_won', {PERIOD})",
+    "identity_match_rate": f"identity_match_rate({PERIOD})",
 }
 # Views added after the split: the old schema has no such view to compare with.
-NEW_SINCE = {"momentum", "self_reported_by_channel"}
+NEW_SINCE = {"momentum", "self_reported_by_channel", "identity_match_rate"}
 # Views 0007 redefined (credit != 0): the only ones whose rows an upgrade may change.
 CHANGED_BY_0007 = {"attribution_by_channel", "attribution_by_campaign"}
 CREDIT_COLUMNS = (
