@@ -10,6 +10,7 @@ from cli.forget import forget
 from cli.identity import identity_app
 from cli.kpis import kpis
 from cli.migrate import migrate
+from cli.mix import mix
 from cli.momentum import momentum_command
 from cli.monitor import monitor
 from cli.report import report
@@ -33,6 +34,7 @@ app.command()(monitor)
 app.command()(velocity)
 app.command()(report)
 app.command()(kpis)
+app.command()(mix)
 app.command("momentum")(momentum_command)
 app.command("self-reported")(self_reported)
 app.command()(topics)

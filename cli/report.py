@@ -13,6 +13,7 @@ from attribution import MODELS, RULE_BASED_MODELS
 from cli.reporting import check_format, echo_text, open_reader, user_errors
 from reports.credits import AttributionResult, ReportRequest, attribute
 from reports.html import HtmlInputs, render_html
+from reports.mix import mix_rows
 from reports.momentum import momentum
 from reports.period import parse_since
 from reports.queries import Reader
@@ -48,6 +49,7 @@ def _html(reader: Reader, result: AttributionResult) -> str:
             trend_model=trend_model,
             momentum=momentum(reader, MOMENTUM_WEEKS, datetime.now(UTC).date()),
             self_reported=self_reported_rows(reader, period, request.stage),
+            mix=mix_rows(reader, trend_model, "category", period) if trend_model in RULE_BASED_MODELS else [],
         )
     )
 

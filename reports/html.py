@@ -48,6 +48,7 @@ class HtmlInputs:
     momentum: list[MomentumRow] = field(default_factory=list)
     # self_reported_by_channel rows: channel, respondents, self_reported_share, first_touch_share, ...
     self_reported: list[dict[str, object]] = field(default_factory=list)
+    mix: list[dict[str, object]] = field(default_factory=list)  # reports.mix.mix_rows by category
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -184,6 +185,29 @@ def _self_reported(rows: list[dict[str, object]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _mix(rows: list[dict[str, object]]) -> str:
+    """Spend vs pipeline vs revenue share per category, bars side by side, and the gaps in words."""
+    if not rows:
+        return '<p class="note">no spend or credited pipeline in this period</p>'
+
+    def cell(share: object, color: str) -> str:
+        return (
+            _share_bar(share, color) if isinstance(share, int | float) else '<td class="n">n/a</td><td></td>'
+        )
+
+    head = "".join(
+        f"<th>{h}</th>" for h in ("category", "spend", "", "pipeline", "", "closed-won revenue", "")
+    )
+    body = "".join(
+        f"<tr><td>{escape(str(r['category']).replace('_', ' '))}</td>"
+        f"{cell(r['spend_share'], '#a0a4ab')}{cell(r['pipeline_share'], '#2a9d8f')}"
+        f"{cell(r['revenue_share'], '#3d5a98')}</tr>"
+        for r in rows
+    )
+    words = "".join(f"<li>{escape(str(r['sentence']))}</li>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table><ul>{words}</ul>"
+
+
 def _card(label: str, value: str) -> str:
     return f'<div class="card"><span>{escape(label)}</span><b>{escape(value)}</b></div>'
 
@@ -206,6 +230,12 @@ def render_html(inputs: HtmlInputs) -> str:
     )
     lookback = f"{request.lookback_days} days" if request.lookback_days else "stream defaults (90/30 days)"
     sections = (
+        (
+            "Mix: spend vs pipeline vs revenue",
+            "Each category's share of the period's spend, of attributed pipeline (opportunity amounts) "
+            f"and of closed-won revenue ({inputs.trend_model} model); n/a where the period has none.",
+            _mix(inputs.mix),
+        ),
         (
             "Momentum",
             "Weekly, to the last complete week; trend = Theil-Sen slope, named only when larger than the "

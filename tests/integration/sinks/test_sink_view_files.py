@@ -43,9 +43,17 @@ QUERIES = {
     "momentum": "momentum(since = '2026-02-23', until = '2026-04-06', bucket_days = 7)",
     "self_reported_by_channel": f"self_reported_by_channel(stage = 'closed_won', {PERIOD})",
     "identity_match_rate": f"identity_match_rate({PERIOD})",
+    "marketing_mix_by_channel": f"marketing_mix_by_channel(model = 'linear', {PERIOD})",
+    "marketing_mix": f"marketing_mix(model = 'linear', {PERIOD})",
 }
 # Views added after the split: the old schema has no such view to compare with.
-NEW_SINCE = {"momentum", "self_reported_by_channel", "identity_match_rate"}
+NEW_SINCE = {
+    "momentum",
+    "self_reported_by_channel",
+    "identity_match_rate",
+    "marketing_mix_by_channel",
+    "marketing_mix",
+}
 # Views 0007 redefined (credit != 0): the only ones whose rows an upgrade may change.
 CHANGED_BY_0007 = {"attribution_by_channel", "attribution_by_campaign"}
 CREDIT_COLUMNS = (

@@ -117,6 +117,11 @@ def test_html_has_one_svg_per_chart_and_nothing_external() -> None:
     assert "no data for this period" not in page
     assert "67%" in page  # email's share of credited conversions in the demand-gen vs lead-gen split
     assert "Spend and return" in page and "ROAS per model" not in page  # no spend: nothing to compare
+    assert "no spend or credited pipeline in this period" in page  # no mix rows given
+    mix_row = {"category": "lead_gen", "spend_share": 0.6, "pipeline_share": 0.3, "revenue_share": None,
+               "sentence": "lead gen: 60 % of spend, 30 % of pipeline, n/a of revenue"}  # fmt: skip
+    page = render_html(HtmlInputs(result=result, channel_result=result, mix=[mix_row]))
+    assert "lead gen: 60 % of spend, 30 % of pipeline" in page and "60.0 %" in page and "n/a" in page
     result.spend = {"email": 300.0}
     page = render_html(HtmlInputs(result=result, channel_result=result))
     assert '<td class="n">300</td>' in page and "ROAS per model" in page
