@@ -102,6 +102,7 @@ def test_forget_erases_on_the_running_stack(stack: Up) -> None:
         ("report", "--model", "linear", "--format", "json"),
         ("momentum", "--weeks", "4", "--compare", "2", "--format", "json"),
         ("self-reported", "--format", "json"),
+        ("mix", "--format", "json"),
         ("migrate",),
         ("topics",),
         ("monitor", "--once"),
@@ -113,7 +114,7 @@ def test_every_command_finds_the_running_stack(stack: Up, args: tuple[str, ...])
     result = cli(stack.home, *args, env=KEYS)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    if args[0] in ("kpis", "velocity", "report", "momentum", "self-reported"):
+    if args[0] in ("kpis", "velocity", "report", "momentum", "self-reported", "mix"):
         json.loads(result.stdout)
     if args[0] == "migrate":
         assert "schema is up to date" in result.stdout
@@ -129,6 +130,7 @@ def test_every_command_finds_the_running_stack(stack: Up, args: tuple[str, ...])
         ("velocity",),
         ("report",),
         ("momentum",),
+        ("mix",),
         ("monitor", "--once"),
         ("forget", "--email", "a@b.example"),
         ("topics",),
