@@ -9,6 +9,8 @@ a crash then replays the batch against the old state, never against a state whos
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 import weakref
 from collections import Counter
@@ -36,6 +38,8 @@ from streams.stage_journey import process_entities
 __all__ = ["IDENTITY_TABLE", "JOURNEY_TABLE", "Topology", "changelog_topics", "register"]
 
 IDENTITY_TABLE = "identity"
+EXIT_STAGE_FAILED = 70  # EX_SOFTWARE: the worker's process exit code when a stage fails
+log = logging.getLogger(__name__)
 JOURNEY_TABLE = "journeys"
 
 
@@ -65,6 +69,21 @@ def _set(table: Any, event: Any, key: str, value: bytes | None) -> None:
 def _write_state(table: Any, events: Sequence[Any], writes: dict[str, tuple[bytes | None, int]]) -> None:
     for key, (value, index) in writes.items():
         _set(table, events[index], key, value)
+
+
+def _exit_unless_stopping(app: faust.App, stage: str, exc: BaseException) -> None:
+    """A stage that failed exits the whole worker process, so its supervisor (`touchstream up`, a container
+    runtime) starts it again from the committed offsets and the table changelogs.
+
+    Faust's default is to restart the agent alone, which after a failed batch can leave it consuming
+    nothing while the process looks healthy (seen after a broker restart mid-produce). Exiting is safe
+    where a SIGKILL is: state is written only after a batch's outputs are acknowledged.
+    """
+    if app.should_stop:
+        return  # shutting down: the failure is the shutdown's
+    log.critical("stage %s failed: %r; exiting so the worker restarts from committed offsets", stage, exc)
+    logging.shutdown()
+    os._exit(EXIT_STAGE_FAILED)
 
 
 def _count(stage: str, n_in: int, out: BatchOutput) -> None:
@@ -114,24 +133,32 @@ def register(
 
     @app.agent(events_topic, name="enrich-stitch")
     async def enrich_stitch(stream: Any) -> None:
-        async for events in stream.take_events(batch, within):
-            started = time.perf_counter()
-            out = process_events(config, [e.value for e in events], lambda k: identity.get(k.encode()))
-            await output.send_all(out.sends)
-            _write_state(identity, events, out.writes)
-            BATCH_SECONDS.labels("enrich").observe(time.perf_counter() - started)
-            _count("enrich", len(events), out)
+        try:
+            async for events in stream.take_events(batch, within):
+                started = time.perf_counter()
+                out = process_events(config, [e.value for e in events], lambda k: identity.get(k.encode()))
+                await output.send_all(out.sends)
+                _write_state(identity, events, out.writes)
+                BATCH_SECONDS.labels("enrich").observe(time.perf_counter() - started)
+                _count("enrich", len(events), out)
+        except Exception as exc:
+            _exit_unless_stopping(app, "enrich-stitch", exc)
+            raise
 
     @app.agent(by_account_topic, name="journeys")
     async def journey_credit(stream: Any) -> None:
-        async for events in stream.take_events(batch, within):
-            started = time.perf_counter()
-            out = process_entities(
-                config, [(e.key or b"", e.value) for e in events], lambda k: journeys.get(k.encode())
-            )
-            await output.send_all(out.sends)
-            _write_state(journeys, events, out.writes)
-            BATCH_SECONDS.labels("journey").observe(time.perf_counter() - started)
-            _count("journey", len(events), out)
+        try:
+            async for events in stream.take_events(batch, within):
+                started = time.perf_counter()
+                out = process_entities(
+                    config, [(e.key or b"", e.value) for e in events], lambda k: journeys.get(k.encode())
+                )
+                await output.send_all(out.sends)
+                _write_state(journeys, events, out.writes)
+                BATCH_SECONDS.labels("journey").observe(time.perf_counter() - started)
+                _count("journey", len(events), out)
+        except Exception as exc:
+            _exit_unless_stopping(app, "journeys", exc)
+            raise
 
     return Topology(identity, journeys, output)

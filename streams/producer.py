@@ -8,14 +8,19 @@ are never read back to their end offset, so they go through this separately batc
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 import mode
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 
-__all__ = ["OutputProducer"]
+__all__ = ["RETRY_FOR_S", "OutputProducer"]
+
+RETRY_FOR_S = 120.0  # how long a batch is resent on retriable errors before the worker gives up
+log = logging.getLogger(__name__)
 
 
 class OutputProducer(mode.Service):
@@ -40,6 +45,27 @@ class OutputProducer(mode.Service):
 
     async def send_all(self, sends: Sequence[tuple[str, bytes, bytes]]) -> None:
         """Produce every record and wait until the broker has them all (at-least-once).
+
+        A retriable broker error (a leader moved, the broker restarting) resends the whole batch after a
+        backoff, for up to ``RETRY_FOR_S``: outputs are idempotent downstream (event ids, revision
+        numbers), so a record that had already landed only lands again.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RETRY_FOR_S
+        delay = 0.2
+        while True:
+            try:
+                await self._send_once(sends)
+                return
+            except KafkaError as exc:
+                if not exc.retriable or loop.time() + delay > deadline:
+                    raise
+                log.warning("output produce failed (%r); resending the batch in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _send_once(self, sends: Sequence[tuple[str, bytes, bytes]]) -> None:
+        """One attempt at :meth:`send_all`.
 
         Records are packed into one batch per partition by hand: ``producer.send`` costs a coroutine,
         a future and a debug-log check per record, ~15 % of the event loop at ~1.3 records an event.
