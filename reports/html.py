@@ -243,6 +243,13 @@ def render_html(inputs: HtmlInputs) -> str:
             _momentum(inputs.momentum),
         ),
         (
+            "Self-reported vs first touch",
+            f"People's first 'How did you hear about us?' answer in the period, mapped to a channel "
+            f"(unknown: no keyword matched), beside each channel's share of first-touch credit for "
+            f"{request.stage} conversions.",
+            _self_reported(inputs.self_reported),
+        ),
+        (
             "Demand gen vs lead gen",
             "Share of credited conversions by channel category, per model.",
             _category_shares(inputs.channel_result),
@@ -267,13 +274,6 @@ def render_html(inputs: HtmlInputs) -> str:
             f"Spend in the period beside what it was credited with ({first_model} model first); "
             "cost per credited conversion and ROAS (credited revenue ÷ spend), – where nothing was spent.",
             _returns(result, first_model),
-        ),
-        (
-            "Self-reported vs first touch",
-            f"People's first 'How did you hear about us?' answer in the period, mapped to a channel "
-            f"(unknown: no keyword matched), beside each channel's share of first-touch credit for "
-            f"{request.stage} conversions.",
-            _self_reported(inputs.self_reported),
         ),
         ("The numbers", "Credited conversions per model.", _table(result)),
     )
