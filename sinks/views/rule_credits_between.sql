@@ -40,11 +40,13 @@ WITH
         FROM (
             SELECT event_id, ts, anonymous_id, person_id, account_id, channel, channel_category, utm_campaign
             FROM {db}.touchpoints FINAL
-            PREWHERE in_journey
+            PREWHERE NOT is_bot
               AND ts > (SELECT min(conversion_ts) FROM conv) - toIntervalDay(greatest({lookback_days:UInt32}, {lead_gen_days:UInt32}))
               AND ts <= (SELECT max(conversion_ts) FROM conv)
               AND (anonymous_id IN (SELECT anonymous_id FROM devices) OR person_id IN (SELECT person_id FROM people)
                    OR account_id IN (SELECT account_id FROM conv))
+            -- After the cheap filters: in_journey reads the URL columns, only for the converting accounts' rows.
+            WHERE in_journey
         ) AS t
         LEFT JOIN {db}.device_people AS d ON d.anonymous_id = t.anonymous_id
         LEFT JOIN {db}.person_accounts AS e ON e.person_id = if(t.person_id != '', t.person_id, d.resolved_person)
