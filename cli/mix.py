@@ -37,9 +37,9 @@ def mix(
     columns = [
         *(Column(k) for k in keys),
         Column("spend", number=",.0f"),
-        Column("spend_share", "spend", number=".0%"),
-        Column("pipeline_share", "pipeline", number=".0%"),
-        Column("revenue_share", "revenue", number=".0%"),
+        Column("spend_share", "% of spend", number=".0%"),
+        Column("pipeline_share", "% of pipeline", number=".0%"),
+        Column("revenue_share", "% of revenue", number=".0%"),
     ]
     title = f"Spend vs pipeline vs revenue by {by} · {model} · {period.label()}"
     render(rows, fit_columns(rows, columns, console, ("category", "spend")), "table", title, console)
