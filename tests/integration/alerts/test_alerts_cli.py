@@ -71,7 +71,8 @@ def test_velocity_json_and_csv(seeded: dict[str, str]) -> None:
     table = runner.invoke(app, ["velocity", "--at", AT.isoformat()], env=seeded)
     assert table.exit_code == 0 and "Pipeline velocity" in table.stdout
     # CliRunner's 80 columns: whole segment names and velocities, the factors left for wide terminals.
-    assert "│ overall " in table.stdout and "--format json" in table.stdout and "(baseline)" not in table.stdout
+    assert "│ overall " in table.stdout and "--format json" in table.stdout
+    assert "(baseline)" not in table.stdout
     assert max(len(line) for line in table.stdout.splitlines()) <= 80
     wide = runner.invoke(app, ["velocity", "--at", AT.isoformat()], env={**seeded, "COLUMNS": "160"})
     assert "win rate (baseline)" in wide.stdout and "50% (0%)" in wide.stdout
