@@ -12,9 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from cli import running
-from reports.errors import ClickHouseUnavailableError, QueryFailedError, ReportOptionError
+from cli.reporting import check_format, open_reader, user_errors
 from reports.identity import Edge, explain_touch, graph_around
-from reports.queries import Reader
 from schemas import jsonio
 from schemas.settings import Settings
 
@@ -25,14 +24,7 @@ identity_app = typer.Typer(
 )
 
 
-def _reader() -> Reader:
-    client, target = running.connect_clickhouse(Settings())
-    return Reader(client, target.database)
-
-
-def _check_format(fmt: str) -> None:
-    if fmt not in ("table", "json"):
-        raise ReportOptionError(f"--format must be table or json, got {fmt!r}")
+FORMATS = ("table", "json")
 
 
 def _edge_table(title: str, edges: list[Edge]) -> Table:
@@ -53,13 +45,9 @@ def show(
     fmt: str = typer.Option("table", "--format", help="table or json"),
 ) -> None:
     """The graph around an id: devices, people, accounts, and each edge with its source, event and time."""
-    try:
-        _check_format(fmt)
-        graph = graph_around(_reader(), query)
-    except (ReportOptionError, ClickHouseUnavailableError, running.NoStackError) as exc:
-        running.fail(str(exc))
-    except QueryFailedError as exc:
-        running.fail(str(exc), 1)
+    with user_errors():
+        check_format(fmt, FORMATS)
+        graph = graph_around(open_reader(Settings()), query)
     if graph is None:
         running.fail(f"no identity edge names {query!r}")
     if fmt == "json":
@@ -80,13 +68,9 @@ def why(
 ) -> None:
     """Which edges put a touch on its account (its device's person, that person's account), or that
     it is unresolved."""
-    try:
-        _check_format(fmt)
-        explanation = explain_touch(_reader(), event)
-    except (ReportOptionError, ClickHouseUnavailableError, running.NoStackError) as exc:
-        running.fail(str(exc))
-    except QueryFailedError as exc:
-        running.fail(str(exc), 1)
+    with user_errors():
+        check_format(fmt, FORMATS)
+        explanation = explain_touch(open_reader(Settings()), event)
     if explanation is None:
         running.fail(f"no touchpoint with event id {event!r}")
     if fmt == "json":
