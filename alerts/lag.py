@@ -35,7 +35,7 @@ class LagProbe:
     def measure(self) -> dict[tuple[str, str], int]:
         """``{(group, topic): lag in messages}`` for every group (or the configured ones)."""
         try:
-            committed = self._committed()
+            committed = self._with_uncommitted(self._committed())
             tps = sorted({tp for offsets in committed.values() for tp in offsets})
             ends = self._high_water(tps, committed) if tps else {}
         except KafkaError as exc:
@@ -57,7 +57,13 @@ class LagProbe:
 
     def _committed(self) -> dict[str, dict[TopicPartition, int]]:
         if self._admin is None:
-            self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="touchstream-monitor")
+            # A short request timeout: an OffsetFetch the broker holds back (seen while a group member
+            # is frozen) fails this tick instead of stalling the monitor for the 30 s default.
+            self._admin = KafkaAdminClient(
+                bootstrap_servers=self.bootstrap,
+                client_id="touchstream-monitor",
+                request_timeout_ms=int(self.timeout_s * 1000),
+            )
         groups = list(self.groups) or sorted(str(g["group_id"]) for g in self._admin.list_groups())
         out: dict[str, dict[TopicPartition, int]] = {}
         for group in groups:
@@ -66,9 +72,7 @@ class LagProbe:
             out[group] = {tp: int(meta.offset) for tp, meta in offsets.items() if meta.offset >= 0}
         return out
 
-    def _high_water(
-        self, tps: list[TopicPartition], committed: dict[str, dict[TopicPartition, int]]
-    ) -> dict[TopicPartition, int]:
+    def _lag_consumer(self) -> KafkaConsumer:
         if self._consumer is None:
             self._consumer = KafkaConsumer(
                 bootstrap_servers=self.bootstrap,
@@ -78,7 +82,30 @@ class LagProbe:
                 max_partition_fetch_bytes=1024,  # the records are discarded; only the reply header matters
                 fetch_max_wait_ms=50,
             )
-        consumer = self._consumer
+        return self._consumer
+
+    def _with_uncommitted(
+        self, committed: dict[str, dict[TopicPartition, int]]
+    ) -> dict[str, dict[TopicPartition, int]]:
+        """Every partition of the topics a group consumes: one it never committed counts from offset 0.
+
+        A partition without a committed offset is one the group has not finished a batch of yet; left
+        out, a worker frozen before its first commit there would hide that backlog from the lag.
+        """
+        consumer = self._lag_consumer()
+        out = {}
+        for group, offsets in committed.items():
+            filled = dict(offsets)
+            for topic in {tp.topic for tp in offsets}:
+                for partition in consumer.partitions_for_topic(topic) or ():
+                    filled.setdefault(TopicPartition(topic, partition), 0)
+            out[group] = filled
+        return out
+
+    def _high_water(
+        self, tps: list[TopicPartition], committed: dict[str, dict[TopicPartition, int]]
+    ) -> dict[TopicPartition, int]:
+        consumer = self._lag_consumer()
         if not self.embedded_broker:
             return {tp: int(off) for tp, off in consumer.end_offsets(tps).items()}
         consumer.unsubscribe()  # drop high-water marks remembered from the previous call

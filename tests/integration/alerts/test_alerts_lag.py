@@ -44,3 +44,24 @@ def test_lag_per_topic_counts_uncommitted_messages(
         assert probe.measure() == {(group_id, topic): (19 - 10) + (15 - 3)}
     finally:
         probe.close()
+
+
+def test_a_partition_never_committed_counts_from_the_start(
+    kafka_bootstrap: str, topic_factory: Callable[..., str], group_id: str
+) -> None:
+    # A worker frozen before its first commit on partition 1 (the consumer-lag alert test hit it):
+    # that backlog must show, not vanish because the partition has no committed offset.
+    topic = topic_factory(partitions=2, prefix="lagnew")
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, linger_ms=50)
+    for i in range(20):
+        producer.send(topic, value=b"x", partition=i % 2)
+    producer.flush()
+    producer.close()
+    committer = KafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group_id, enable_auto_commit=False)
+    committer.commit({TopicPartition(topic, 0): OffsetAndMetadata(4, "", -1)})
+    committer.close()
+    probe = LagProbe(kafka_bootstrap, [group_id], embedded_broker=True)
+    try:
+        assert probe.measure() == {(group_id, topic): (10 - 4) + 10}
+    finally:
+        probe.close()

@@ -274,7 +274,7 @@ def test_real_prometheus_and_alertmanager_page_and_resolve(stack: UpProcess, tmp
         try:
             for _ in range(24):
                 stack.send([page_view() for _ in range(500)])
-            wait_for("ConsumerLagHigh firing", lambda: hook.has("ConsumerLagHigh", "firing", mark), 40, logs)
+            wait_for("ConsumerLagHigh firing", lambda: hook.has("ConsumerLagHigh", "firing", mark), 90, logs)
         finally:
             os.kill(worker, signal.SIGCONT)
         mark = hook.mark()
