@@ -174,8 +174,8 @@ class _Account:
     def crm(self, ts: float, person: Person, stage: str, amount: float, opp: str) -> bool:
         if ts > self.end:
             return False  # still open at the end of the simulated period
-        self.out.append(SimEvent(ts, t.crm_event(self.rng, ts, self.company, person, stage, amount, opp),
-                                 self.company.domain))  # fmt: skip
+        event = t.crm_event(self.rng, ts, self.company, person, stage, amount, opp, self.heard_from)
+        self.out.append(SimEvent(ts, event, self.company.domain))
         return True
 
     def capture(self, ts_from: float, ts_to: float) -> str:

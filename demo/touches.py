@@ -201,10 +201,19 @@ def form_event(
 
 
 def crm_event(
-    rng: random.Random, ts: float, company: Company, person: Person, stage: str, amount: float, opp: str
-) -> Event:
+    rng: random.Random, ts: float, company: Company, person: Person, stage: str, amount: float, opp: str,
+    heard_from: str = "",
+) -> Event:  # fmt: skip
+    """A CRM stage change; at lead and MQL the contact record holds "How did you hear about us?" on
+    ~30 % of them, the sales rep's note of the planted truth."""
     deal = {"amount": amount, "currency": "USD", "opportunity_id": opp} if opp else {}
-    return _base(rng, "crm_stage", ts, stage=stage, account_domain=company.domain, email=person.email, **deal)
+    event = _base(
+        rng, "crm_stage", ts, stage=stage, account_domain=company.domain, email=person.email, **deal
+    )
+    answer = self_reported(heard_from, event["event_id"]) if heard_from and stage in ("lead", "mql") else None
+    if answer is not None:
+        event["self_reported"] = answer
+    return event
 
 
 def mention_event(rng: random.Random, ts: float) -> Event:

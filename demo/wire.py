@@ -98,7 +98,8 @@ def _crm_object(e: SimEvent) -> dict[str, Any]:
             "propertyName": "dealstage", "propertyValue": _HUBSPOT_STAGE[ev["stage"]],
             "occurredAt": _ms(e.ts), "eventId": ev["event_id"],
             "properties": {"amount": str(ev.get("amount", "")), "deal_currency_code": ev.get("currency"),
-                           "company_domain": ev["account_domain"], "email": ev["email"]},
+                           "company_domain": ev["account_domain"], "email": ev["email"],
+                           "how_did_you_hear_about_us": ev.get("self_reported")},
         }  # fmt: skip
     if flavor < 0.7:
         opp = ev.get("opportunity_id") or f"lead-{e.account}"
@@ -107,8 +108,10 @@ def _crm_object(e: SimEvent) -> dict[str, Any]:
             "StageName": _SALESFORCE_STAGE[ev["stage"]], "Amount": ev.get("amount"),
             "CurrencyIsoCode": ev.get("currency"), "AccountWebsite": ev["account_domain"],
             "ContactEmail": ev["email"], "LastModifiedDate": ev["ts"],
+            "How_Did_You_Hear_About_Us": ev.get("self_reported"),
         }  # fmt: skip
-    native = {k: ev.get(k) for k in ("stage", "account_domain", "email", "amount", "currency", "event_id")}
+    keys = ("stage", "account_domain", "email", "amount", "currency", "event_id", "self_reported")
+    native = {k: ev.get(k) for k in keys}
     return {**native, "opportunity_id": ev.get("opportunity_id") or None, "ts": _ms(e.ts)}
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "DeadLetter",
     "IdentityRecord",
     "ProductEventRecord",
+    "SelfReportRecord",
     "SpendRecord",
     "TouchpointRecord",
 ]
@@ -133,6 +134,19 @@ class ProductEventRecord(_Record):
     account_id: str = ""
     name: str
     properties: str = "{}"  # JSON text; ClickHouse keeps it as String for analysts' JSONExtract
+
+
+class SelfReportRecord(_Record):
+    """One "How did you hear about us?" answer, from a form submission or a CRM stage change."""
+
+    event_id: str
+    ts: datetime
+    source: Literal["form", "crm"]
+    anonymous_id: str = ""
+    person_id: str = ""
+    account_id: str = ""
+    answer: str  # as typed, up to 512 characters
+    channel: str  # the mapped channel; 'unknown' when no keyword of the mapping matched
 
 
 class DeadLetter(_Record):

@@ -12,6 +12,7 @@ __all__ = [
     "IDENTITY_EDGES",
     "PRODUCT_EVENTS",
     "SCHEMA_MIGRATIONS",
+    "SELF_REPORTS",
     "SPEND",
     "TOUCHPOINTS",
     "TOUCH_DEVICES",
@@ -27,6 +28,8 @@ ATTRIBUTION_CREDITS = "attribution_credits"
 SPEND = "spend"
 ALERTS = "alerts"
 PRODUCT_EVENTS = "product_events"
+# "How did you hear about us?" answers from forms and CRM contacts, one row per answering event (0012).
+SELF_REPORTS = "self_reports"
 ACCOUNT_JOURNEYS = "account_journeys"
 # First touch per raw id triple, fed from touchpoints by a materialized view (migration 0005).
 TOUCH_DEVICES = "touch_devices"

@@ -16,6 +16,7 @@ __all__ = [
     "EVENTS",
     "IDENTITIES",
     "PRODUCT_EVENTS",
+    "SELF_REPORTS",
     "SINK_TOPICS",
     "SPEND",
     "TOUCHPOINTS",
@@ -31,6 +32,9 @@ CREDITS = "touchstream.credits"  # one record per credited touchpoint -> attribu
 SPEND = "touchstream.spend"  # ad spend rows -> ClickHouse spend
 ALERTS = "touchstream.alerts"  # fired / recovered alerts -> ClickHouse alerts
 PRODUCT_EVENTS = "touchstream.product-events"  # non-marketing custom events -> product_events
+SELF_REPORTS = "touchstream.self-reports"  # "How did you hear about us?" answers -> self_reports
 
-SINK_TOPICS: tuple[str, ...] = (TOUCHPOINTS, IDENTITIES, CONVERSIONS, CREDITS, SPEND, ALERTS, PRODUCT_EVENTS)
+SINK_TOPICS: tuple[str, ...] = (
+    TOUCHPOINTS, IDENTITIES, CONVERSIONS, CREDITS, SPEND, ALERTS, PRODUCT_EVENTS, SELF_REPORTS,
+)  # fmt: skip
 ALL_TOPICS: tuple[str, ...] = (EVENTS, DEAD_LETTER, BY_ACCOUNT, *SINK_TOPICS)

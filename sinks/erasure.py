@@ -81,6 +81,7 @@ def _targets(database: str) -> list[tuple[str, str]]:
         # Derived from touchpoints by a materialized view, which a DELETE on touchpoints does not reach.
         (tables.TOUCH_DEVICES, by_person),
         (tables.PRODUCT_EVENTS, by_person),
+        (tables.SELF_REPORTS, by_person),
         (tables.CONVERSIONS, "has(%(p)s, person_id)"),
         (tables.IDENTITIES, f"{by_person} OR has(%(e)s, lower(email))"),
         # The merge log, fed from identities by a materialized view a DELETE does not reach (0010).

@@ -29,6 +29,7 @@ class StreamTopics:
     credits: str = topics.CREDITS
     spend: str = topics.SPEND
     dead_letter: str = topics.DEAD_LETTER
+    self_reports: str = topics.SELF_REPORTS
 
     @classmethod
     def with_suffix(cls, suffix: str) -> StreamTopics:
@@ -40,7 +41,7 @@ class StreamTopics:
     def all(self) -> tuple[str, ...]:
         return (
             self.events, self.by_account, self.touchpoints, self.identities,
-            self.conversions, self.credits, self.spend, self.dead_letter,
+            self.conversions, self.credits, self.spend, self.dead_letter, self.self_reports,
         )  # fmt: skip
 
 

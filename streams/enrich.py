@@ -21,7 +21,7 @@ from streams.bots import is_bot
 from streams.classify import Classification, classify, same_site
 from streams.credit import Conversion
 from streams.journeys import Touchpoint
-from streams.rows import TouchpointRow
+from streams.rows import SelfReportRow, TouchpointRow
 from streams.rules import Rules
 
 __all__ = ["Enriched", "enrich", "enters_journey", "spend_record"]
@@ -37,6 +37,7 @@ class Enriched:
     touch: Touchpoint | None  # for the journey (None: not a marketing touch, or a bot)
     conversion: Conversion | None
     first_lead_only: bool = False  # a lead form converts only if it is the journey's first lead
+    self_report: SelfReportRow | None = None  # for touchstream.self-reports: the event's answer
 
 
 def _classify(rules: Rules, event: Event, click_ids: dict[str, str | None]) -> Classification:
@@ -85,12 +86,28 @@ def _journey_touch(
 
 
 def _self_reported(rules: Rules, event: Event) -> tuple[str, str]:
-    """The form's "How did you hear about us?" answer and its channel (``unknown``: no keyword matched)."""
-    answer = event.self_reported if isinstance(event, FormSubmitEvent) else None
+    """The "How did you hear about us?" answer of a form or CRM event and its channel (``unknown``: no
+    keyword matched); ``("", "")`` when the event carries none."""
+    answer = event.self_reported if isinstance(event, FormSubmitEvent | CrmStageEvent) else None
     if not answer:
         return "", ""
     channel = normalise(answer, rules.self_reported)
     return answer, channel.value if channel else UNKNOWN
+
+
+def _self_report(event: Event, answer: str, channel: str, person: str, account: str) -> SelfReportRow | None:
+    if not answer:
+        return None
+    return SelfReportRow(
+        event_id=str(event.event_id),
+        ts=event.ts,
+        source="crm" if isinstance(event, CrmStageEvent) else "form",
+        anonymous_id=event.anonymous_id or "",
+        person_id=person,
+        account_id=account,
+        answer=answer,
+        channel=channel,
+    )
 
 
 def enrich(rules: Rules, event: Event, person: str, account: str) -> Enriched:
@@ -107,8 +124,16 @@ def enrich(rules: Rules, event: Event, person: str, account: str) -> Enriched:
             opportunity_id=event.opportunity_id or "",
         )
         # A lead form and the CRM's own "lead" stage are two signals of one lead: whichever comes
-        # first is the account's lead conversion, the other is not counted again.
-        return Enriched(None, None, conversion, first_lead_only=event.stage == "lead")
+        # first is the account's lead conversion, the other is not counted again. The answer is kept
+        # either way: it is a fact about the buyer, not about this conversion.
+        answer, answer_channel = _self_reported(rules, event)
+        return Enriched(
+            None,
+            None,
+            conversion,
+            first_lead_only=event.stage == "lead",
+            self_report=_self_report(event, answer, answer_channel, person, account),
+        )
     if isinstance(event, IdentifyEvent | SpendEvent) or not isinstance(event, _TOUCH_TYPES):
         return Enriched(None, None, None)
     click_ids = event.click_ids.model_dump()
@@ -152,7 +177,9 @@ def enrich(rules: Rules, event: Event, person: str, account: str) -> Enriched:
     first_lead = isinstance(event, FormSubmitEvent) and event.form_kind in LEAD_FORM_KINDS and not bot
     if first_lead:
         conversion = Conversion(str(event.event_id), event.ts.timestamp(), "lead", person=person)
-    return Enriched(record, touch, conversion, first_lead_only=first_lead)
+    # A bot's form answer is no buyer's word.
+    report = None if bot else _self_report(event, answer, answer_channel, person, account)
+    return Enriched(record, touch, conversion, first_lead_only=first_lead, self_report=report)
 
 
 def spend_record(event: SpendEvent) -> SpendRecord:

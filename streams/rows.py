@@ -12,7 +12,7 @@ from datetime import datetime
 
 from schemas import jsonio
 
-__all__ = ["ConversionRow", "CreditRow", "IdentityRow", "TouchpointRow", "encode"]
+__all__ = ["ConversionRow", "CreditRow", "IdentityRow", "SelfReportRow", "TouchpointRow", "encode"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +101,21 @@ class CreditRow:
     v: int = 1
 
 
-def encode(row: TouchpointRow | IdentityRow | ConversionRow | CreditRow) -> bytes:
+@dataclass(frozen=True, slots=True)
+class SelfReportRow:
+    """:class:`schemas.records.SelfReportRecord`."""
+
+    event_id: str
+    ts: datetime
+    source: str
+    anonymous_id: str
+    person_id: str
+    account_id: str
+    answer: str
+    channel: str
+    v: int = 1
+
+
+def encode(row: TouchpointRow | IdentityRow | ConversionRow | CreditRow | SelfReportRow) -> bytes:
     """The row as the JSON its pydantic model would dump (orjson serializes dataclasses natively)."""
     return jsonio.dumps(row)

@@ -132,9 +132,11 @@ def _one(
     if isinstance(event, IdentifyEvent):
         return
     enriched = enrich(config.rules, event, result.person, result.account)
+    key = (result.account or str(event.event_id)).encode()
     if enriched.record is not None:
-        key = (result.account or str(event.event_id)).encode()
         out.sends.append((topics.touchpoints, key, encode(enriched.record)))
+    if enriched.self_report is not None:
+        out.sends.append((topics.self_reports, key, encode(enriched.self_report)))
     if not result.route:
         return  # an unidentified public mention: touchpoint row only
     if enriched.touch is not None:

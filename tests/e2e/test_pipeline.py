@@ -174,6 +174,22 @@ def test_demo_traffic_end_to_end(pipeline: tuple[subprocess.Popen[bytes], dict[s
 
     assert _poll("conversions per stage", conversions, 120, proc) == expected_stages
 
+    # "How did you hear about us?": every answer the simulation typed, on forms and in the CRM (all
+    # three payload shapes), is stored once with its source; bots' forms answer nothing.
+    typed = sorted(
+        ("crm" if e.event["type"] == "crm_stage" else "form", " ".join(e.event["self_reported"].split()))
+        for e in sim.events
+        if e.event.get("self_reported") and not e.is_bot
+    )
+    assert {source for source, _ in typed} == {"crm", "form"}  # precondition: the demo answers both ways
+
+    def answers() -> list[tuple[str, str]] | None:
+        got = sorted(client.execute("SELECT source, answer FROM self_reports FINAL"))
+        _seen("self-reported answers", {"got": len(got), "expected": len(typed)})
+        return got if got == typed else None
+
+    assert _poll("self-reported answers", answers, 60, proc) == typed
+
     # Identity stitching: every touch of an identified device resolves to its company's account.
     device_account = {
         e.event["anonymous_id"]: e.account

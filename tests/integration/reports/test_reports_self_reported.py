@@ -18,9 +18,7 @@ from sinks.migrate import apply_migrations
 pytestmark = pytest.mark.integration
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-TOUCH_COLUMNS = (
-    "event_id, ts, person_id, type, channel, channel_category, self_reported, self_reported_channel"
-)
+REPORT_COLUMNS = "event_id, ts, source, person_id, answer, channel"
 CREDIT_COLUMNS = (
     "conversion_id, stage, model, event_id, ts, account_id, channel, channel_category, utm_campaign, credit, "
     "revenue_credit, conversion_ts"
@@ -37,13 +35,13 @@ def database(clickhouse_url: str) -> Iterator[str]:
     apply_migrations(connect(clickhouse_url), name)
     db = connect(clickhouse_url, database=name)
     db.execute(
-        f"INSERT INTO touchpoints ({TOUCH_COLUMNS}) VALUES",
+        f"INSERT INTO self_reports ({REPORT_COLUMNS}) VALUES",
         [
-            ("f1", days_ago(3), "p1", "form_submit", "direct", "direct", "a podcast!", "podcast"),
-            ("f2", days_ago(4), "p2", "form_submit", "direct", "direct", "Podcast", "podcast"),
-            ("f3", days_ago(5), "p3", "form_submit", "direct", "direct", "linkedin", "organic_social"),
-            ("f4", days_ago(6), "p4", "form_submit", "direct", "direct", "asdf", "unknown"),
-            ("f5", days_ago(200), "p5", "form_submit", "direct", "direct", "g2", "review_sites"),  # too old
+            ("f1", days_ago(3), "form", "p1", "a podcast!", "podcast"),
+            ("f2", days_ago(4), "crm", "p2", "Podcast", "podcast"),
+            ("f3", days_ago(5), "form", "p3", "linkedin", "organic_social"),
+            ("f4", days_ago(6), "form", "p4", "asdf", "unknown"),
+            ("f5", days_ago(200), "form", "p5", "g2", "review_sites"),  # too old
         ],
     )
     credits = [

@@ -21,6 +21,14 @@ def test_forget_by_email_leaves_nothing_behind(own_ch, own_db):
     own_ch.execute(
         "INSERT INTO product_events (event_id, anonymous_id, name) VALUES", [("pe1", "anon-a", "x")]
     )
+    own_ch.execute(
+        "INSERT INTO self_reports (event_id, source, person_id, anonymous_id, answer, channel) VALUES",
+        [
+            ("sr1", "crm", "p-a", "", "a podcast", "podcast"),  # her CRM answer, by person
+            ("sr2", "form", "", "anon-a", "linkedin", "organic_social"),  # her form answer, by device
+            ("sr3", "crm", "p-g", "", "g2", "review_sites"),  # someone else's stays
+        ],
+    )
     result = erase(own_ch, own_db, Subject(email="Ann@acme.example"))
     assert result.person_ids == ["p-a"] and result.anonymous_ids == ["anon-a"]
     assert result.deleted == {
@@ -28,6 +36,7 @@ def test_forget_by_email_leaves_nothing_behind(own_ch, own_db):
         "touchpoints": 7,
         "touch_devices": 2,
         "product_events": 1,
+        "self_reports": 2,
         "conversions": 5,
         "identities": 2,
         "identity_edges": 2,  # the merge log, fed from identities (0010)
@@ -48,6 +57,7 @@ def test_forget_by_email_leaves_nothing_behind(own_ch, own_db):
     ) == [(0,)]
     assert own_ch.execute("SELECT count() FROM conversions WHERE person_id = 'p-a'") == [(0,)]
     assert own_ch.execute("SELECT event_id FROM attribution_credits") == [("g1",)]
+    assert own_ch.execute("SELECT event_id FROM self_reports") == [("sr3",)]
     assert own_ch.execute("SELECT count() FROM touchpoints WHERE anonymous_id = 'anon-g'") == [
         (3,)
     ]  # others stay

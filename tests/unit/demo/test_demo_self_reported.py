@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from attribution.self_reported import default_map, normalise
+from collector.crm import event_from_crm
 from collector.forms import events_from_form
 from demo import touches
 from demo.model import simulate
@@ -47,3 +48,26 @@ def test_simulated_forms_carry_answers_the_collector_reads() -> None:
             if "self_reported" in submit:
                 seen[body["submission_id"]] = submit["self_reported"]
     assert seen == answered
+
+
+def test_simulated_crm_contacts_carry_answers_the_collector_reads() -> None:
+    """HubSpot, Salesforce and native CRM payloads all bring the contact's answer to the collector."""
+    sim = simulate(accounts=120, days=60, end=END)
+    crm = [e.event for e in sim.events if e.event["type"] == "crm_stage"]
+    answered = {e["event_id"]: e["self_reported"] for e in crm if e.get("self_reported")}
+    assert answered and all(e["stage"] in ("lead", "mql") for e in crm if e["event_id"] in answered)
+    early = [e for e in crm if e["stage"] in ("lead", "mql")]
+    assert 0.15 < len(answered) / len(early) < 0.45
+    fields = tuple(Settings().self_reported_fields)
+    by_flavor: dict[str, int] = {}
+    read = []
+    for request in to_requests(sim.events):
+        if request.path.startswith("/v1/crm"):
+            body = jsonio.loads(request.body or b"{}")
+            event = event_from_crm(body, fields)
+            flavor = "native" if "stage" in body else "hubspot" if "propertyValue" in body else "salesforce"
+            if event.get("self_reported"):
+                read.append(event["self_reported"])
+                by_flavor[flavor] = by_flavor.get(flavor, 0) + 1
+    assert sorted(read) == sorted(answered.values())  # Salesforce objects carry no event id to match on
+    assert set(by_flavor) == {"hubspot", "salesforce", "native"}
