@@ -9,9 +9,15 @@ import pytest
 from pydantic import BaseModel
 
 from schemas import jsonio
-from schemas.records import ConversionRecord, CreditRecord, IdentityRecord, TouchpointRecord
+from schemas.records import (
+    ConversionRecord,
+    CreditRecord,
+    IdentityRecord,
+    SelfReportRecord,
+    TouchpointRecord,
+)
 from streams.config import StreamConfig
-from streams.rows import ConversionRow, CreditRow, IdentityRow, TouchpointRow
+from streams.rows import ConversionRow, CreditRow, IdentityRow, SelfReportRow, TouchpointRow
 from streams.stage_enrich import process_events
 from streams.stage_journey import process_entities
 from tests.integration.streams.streams_journey import Journey
@@ -22,6 +28,7 @@ PAIRS: list[tuple[type[Any], type[BaseModel]]] = [
     (IdentityRow, IdentityRecord),
     (ConversionRow, ConversionRecord),
     (CreditRow, CreditRecord),
+    (SelfReportRow, SelfReportRecord),
 ]
 
 
@@ -65,6 +72,28 @@ def test_emitted_json_validates_and_round_trips_through_the_models() -> None:
             record = model.model_validate_json(value)
             # Same JSON the model itself dumps: names, types, datetimes with Z, v=1.
             assert jsonio.loads(record.model_dump_json()) == jsonio.loads(value)
+
+
+def test_answers_on_forms_and_crm_changes_become_self_report_records() -> None:
+    base = {"ts": "2026-01-05T10:00:00Z", "email": "ann@acme.example", "self_reported": "A podcast!"}
+    raw = [
+        jsonio.dumps({**base, "event_id": "00000000-0000-4000-8000-00000000000a", "type": "form_submit",
+                      "anonymous_id": "d1", "form_id": "demo", "form_kind": "demo_request"}),
+        jsonio.dumps({**base, "event_id": "00000000-0000-4000-8000-00000000000b", "type": "crm_stage",
+                      "stage": "mql", "self_reported": "g2"}),
+        jsonio.dumps({**base, "event_id": "00000000-0000-4000-8000-00000000000c", "type": "crm_stage",
+                      "stage": "sql", "self_reported": None}),  # no answer: no record
+    ]  # fmt: skip
+    out = process_events(CONFIG, raw, {}.get)
+    records = [
+        SelfReportRecord.model_validate_json(v) for t, _, v in out.sends if t == CONFIG.topics.self_reports
+    ]
+    got = [(r.source, r.answer, r.channel, r.person_id, r.account_id) for r in records]
+    assert got == [
+        ("form", "A podcast!", "podcast", "ann@acme.example", "acme.example"),
+        ("crm", "g2", "review_sites", "ann@acme.example", "acme.example"),
+    ]
+    assert all(jsonio.loads(r.model_dump_json())["v"] == 1 for r in records)
 
 
 def test_touchpoint_rows_carry_the_type_specific_facts() -> None:
