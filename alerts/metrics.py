@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from alerts.identity import MatchRate
 from alerts.intake import IntakeRate
 from alerts.velocity import FACTORS, VelocityReport
 
@@ -51,6 +52,13 @@ class MonitorMetrics:
         self.lag = Gauge(
             "touchstream_consumer_lag", "Consumer-group lag in messages", ["group", "topic"], registry=r
         )
+        self.match_rate = Gauge(
+            "touchstream_identity_match_rate",
+            "Share resolved by identity stitching over the match window: touches on an account, "
+            "conversions with at least one touch",
+            ["of"],
+            registry=r,
+        )
         self.firing = Gauge("touchstream_alerts_firing", "Alerts currently firing", ["kind"], registry=r)
         self.last_run = Gauge(
             "touchstream_monitor_last_run_timestamp_seconds", "End of the last monitor tick", registry=r
@@ -81,6 +89,10 @@ class MonitorMetrics:
             self.intake.labels(r.dimension, r.value).set(r.per_minute)
             self.intake_baseline.labels(r.dimension, r.value).set(r.baseline_per_minute)
 
+    def observe_match_rate(self, rate: MatchRate) -> None:
+        for of, value in (("touches", rate.touch_rate), ("conversions", rate.conversion_rate)):
+            self.match_rate.labels(of).set(float("nan") if value is None else value)
+
     def observe_lag(self, lag: Mapping[tuple[str, str], int]) -> None:
         for (group, topic), n in lag.items():
             self.lag.labels(group, topic).set(n)
@@ -89,5 +101,5 @@ class MonitorMetrics:
         counts: dict[str, int] = {}
         for kind, _subject in firing:
             counts[kind] = counts.get(kind, 0) + 1
-        for kind in ("velocity_drop", "intake_drop", "consumer_lag"):
+        for kind in ("velocity_drop", "intake_drop", "consumer_lag", "identity_device_jump"):
             self.firing.labels(kind).set(counts.get(kind, 0))

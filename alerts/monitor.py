@@ -15,6 +15,13 @@ from clickhouse_driver import Client
 
 from alerts.detect import Alert, Detector, Observation, judge_above, judge_drop
 from alerts.errors import AlertQueryError, LagProbeError
+from alerts.identity import (
+    DEVICE_JUMP_KIND,
+    MatchRate,
+    device_jump_observations,
+    fetch_device_jumps,
+    fetch_match_rate,
+)
 from alerts.intake import IntakeRate, intake_observations, intake_rates
 from alerts.lag import LagProbe
 from alerts.metrics import MonitorMetrics
@@ -75,7 +82,9 @@ class Monitor:
     detector: Detector = field(default_factory=Detector)
     velocity: list[VelocityReport] = field(default_factory=list)  # latest, for `touchstream velocity`
     intake: list[IntakeRate] = field(default_factory=list)
+    match_rate: MatchRate | None = None  # latest, for the dashboard
     _velocity_at: datetime | None = None
+    _identity_at: datetime | None = None
 
     def restore(self) -> int:
         """Resume episodes still firing in the ``alerts`` table; returns how many."""
@@ -89,6 +98,7 @@ class Monitor:
         checks: list[tuple[str, Callable[[datetime], list[Observation]], float, float]] = [
             ("velocity", self._velocity, self.rules.velocity.for_s, self.rules.velocity.resolve_for_s),
             ("intake", self._intake, self.rules.intake.for_s, self.rules.intake.resolve_for_s),
+            ("identity", self._identity, self.rules.identity.for_s, self.rules.identity.resolve_for_s),
         ]
         if self.lag_probe is not None:
             checks.append(("lag", self._lag, self.rules.lag.for_s, self.rules.lag.resolve_for_s))
@@ -127,6 +137,22 @@ class Monitor:
         if self.metrics:
             self.metrics.observe_velocity(self.velocity)
         return velocity_observations(self.velocity, self.rules, now)
+
+    def _identity(self, now: datetime) -> list[Observation]:
+        rule = self.rules.identity
+        if self._identity_at is not None and now - self._identity_at < timedelta(minutes=rule.every_minutes):
+            return []
+        self.match_rate = fetch_match_rate(
+            self.client, self.database, now, timedelta(days=rule.match_window_days)
+        )
+        window = timedelta(hours=rule.window_hours)
+        # Accounts at half the limit too, so a firing one is seen falling back and resolves.
+        jumps = fetch_device_jumps(self.client, self.database, now, window, max(rule.device_jump // 2, 1))
+        self._identity_at = now
+        if self.metrics:
+            self.metrics.observe_match_rate(self.match_rate)
+        firing = [s for k, s in self.detector.firing() if k == DEVICE_JUMP_KIND]
+        return device_jump_observations(jumps, firing, rule, now)
 
     def _intake(self, now: datetime) -> list[Observation]:
         rule = self.rules.intake

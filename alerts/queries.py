@@ -20,7 +20,14 @@ from alerts.errors import AlertQueryError
 from alerts.velocity import Opportunity
 from schemas import tables
 
-__all__ = ["epoch_ms", "fetch_firing", "fetch_intake_windows", "fetch_opportunities", "qualified"]
+__all__ = [
+    "epoch_ms",
+    "fetch_firing",
+    "fetch_intake_windows",
+    "fetch_opportunities",
+    "qualified",
+    "run_query",
+]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _WEEK_MS = 7 * 86_400_000
@@ -45,7 +52,7 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _run(client: Client, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+def run_query(client: Client, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     try:
         return list(client.execute(sql, params))
     except (ClickHouseError, OSError, EOFError) as exc:
@@ -99,7 +106,9 @@ def fetch_opportunities(client: Client, database: str, end: datetime, since: dat
             channel=channel or "",
             category=category or "",
         )
-        for opp, opened, is_closed, closed_at, won, amount, channel, category in _run(client, sql, params)
+        for opp, opened, is_closed, closed_at, won, amount, channel, category in run_query(
+            client, sql, params
+        )
     ]
 
 
@@ -143,7 +152,7 @@ def fetch_intake_windows(
         "dims": tuple(dimensions),
     }
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * (weeks + 1))
-    for dim, val, week, n in _run(client, sql, params):
+    for dim, val, week, n in run_query(client, sql, params):
         counts[(str(dim), str(val))][int(week)] = int(n)
     return dict(counts)
 
@@ -157,4 +166,4 @@ def fetch_firing(client: Client, database: str) -> list[tuple[str, str, datetime
         GROUP BY kind, subject
         HAVING argMax(state, ts) = 'firing'
     """
-    return [(str(k), str(s), _utc(f)) for k, s, f in _run(client, sql, {})]
+    return [(str(k), str(s), _utc(f)) for k, s, f in run_query(client, sql, {})]

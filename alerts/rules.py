@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from alerts.errors import AlertRulesError
 
-__all__ = ["DEFAULT_RULES", "IntakeRule", "LagRule", "Rules", "VelocityRule", "load_rules"]
+__all__ = ["DEFAULT_RULES", "IdentityRule", "IntakeRule", "LagRule", "Rules", "VelocityRule", "load_rules"]
 
 DEFAULT_RULES = Path(__file__).with_name("rules.yaml")
 
@@ -76,12 +76,25 @@ class LagRule(_Rule):
         return self
 
 
+class IdentityRule(_Rule):
+    """Match-rate gauges and the device-jump alert (``alerts.identity``)."""
+
+    for_minutes: float = Field(0, ge=0)
+    resolve_for_minutes: float = Field(60, ge=0)
+    match_window_days: int = Field(30, ge=1)
+    device_jump: int = Field(50, ge=2)
+    window_hours: float = Field(24, gt=0)
+    every_minutes: float = Field(5, ge=0)
+
+
 class Rules(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     velocity: VelocityRule
     intake: IntakeRule
     lag: LagRule
+    # Optional, so a rules file written before it existed still loads (with these defaults).
+    identity: IdentityRule = IdentityRule()
 
 
 def load_rules(path: Path | None = None) -> Rules:

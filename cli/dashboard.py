@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from alerts.errors import AlertError
+from alerts.identity import fetch_match_rate
 from alerts.lag import LagProbe
 from alerts.queries import fetch_opportunities
 from alerts.velocity import velocity_reports
@@ -97,6 +98,7 @@ class Dashboard:
     top: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     lag: int | None = None
     velocity: str = "—"
+    identity: str = "—"
     problems: list[str] = field(default_factory=list)
     _rate: float = 0.0
     _last: tuple[float, int] | None = None
@@ -151,6 +153,18 @@ class Dashboard:
             self._velocity()
         except (AlertError, ClickHouseError, OSError, ValueError) as exc:
             self.problems.append(f"velocity: {exc}")
+        try:
+            self._identity()
+        except (AlertError, OSError) as exc:
+            self.problems.append(f"identity: {exc}")
+
+    def _identity(self) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        rate = fetch_match_rate(self.client, self.database, datetime.now(UTC), timedelta(days=30))
+        touches = "—" if rate.touch_rate is None else f"{rate.touch_rate:.0%}"
+        conversions = "—" if rate.conversion_rate is None else f"{rate.conversion_rate:.0%}"
+        self.identity = f"{touches} of touches on an account, {conversions} of conversions with a touch"
 
     def _velocity(self) -> None:
         from datetime import UTC, datetime, timedelta
@@ -224,6 +238,7 @@ class Dashboard:
         intake.add_row("touchpoints/s", f"{self._rate:,.0f}")
         intake.add_row("stream lag", "—" if self.lag is None else f"{self.lag:,} messages")
         intake.add_row("velocity", self.velocity)
+        intake.add_row("identity", self.identity)
         rows = Table("table", "rows", title="ClickHouse")
         for name, count in self.counts.items():
             rows.add_row(name, f"{count:,}")
@@ -243,16 +258,18 @@ class Dashboard:
 
     def _compact(self, console: Console, options: ConsoleOptions, height: int) -> RenderableType:
         """What fits the screen, chosen by priority — top channels per model (always), the status
-        line, sender errors, conversions, velocity, the query command — shown errors first."""
+        line, sender errors, conversions, velocity, the query command, the match rate — shown errors
+        first."""
         shown_order: list[RenderableType | None] = [
             self._problems(2),
             self._status(),
             self._models(compact=True),
             self._conversions_line(),
             Text(f"velocity {self.velocity}", no_wrap=True, overflow="ellipsis"),
+            Text(f"identity {self.identity}", no_wrap=True, overflow="ellipsis"),
             Text("query it: " + query_command(self.endpoints), style="dim"),
         ]
-        by_priority = (2, 1, 0, 3, 4, 5)  # indexes into shown_order, most important first
+        by_priority = (2, 1, 0, 3, 4, 6, 5)  # indexes into shown_order, most important first
         chosen: set[int] = set()
         used = 0
         for rank, index in enumerate(by_priority):

@@ -32,6 +32,7 @@ def _dashboard(errors: list[str] | None = None) -> Dashboard:
     }
     board.lag = 17
     board.velocity = "$1,234/day (baseline $1,000/day, 5 open opps, win rate 40%)"
+    board.identity = "62% of touches on an account, 81% of conversions with a touch"
     return board
 
 
@@ -69,7 +70,8 @@ def test_160x48_shows_every_panel() -> None:
     text = "\n".join(lines)
     assert len(lines) <= 48, text
     for visible in ("Intake", "ClickHouse", "Conversions", "Top channels", "Query it", "table_11",
-                    "closed_won", "win rate 40%", "401: unknown write key", "video 1.0"):  # fmt: skip
+                    "closed_won", "win rate 40%", "401: unknown write key", "video 1.0",
+                    "62% of touches on an account"):  # fmt: skip
         assert visible in text, visible
     for model in MODELS:
         assert model in text
