@@ -27,6 +27,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from embedded.clickhouse import EmbeddedClickHouse
 from embedded.kafka import EmbeddedKafka
+from reports.identity import graph_around
 from reports.momentum import momentum
 from reports.queries import Reader
 from schemas import jsonio, topics
@@ -297,6 +298,39 @@ def bench_views(ch_url: str, touchpoints: int, accounts: int, runs: int = 3) -> 
             "| target < 1000 ms"
         )
     bench_momentum(client, db, baseline, runs)
+    bench_identity_show(client, db, baseline, runs)
+
+
+def bench_identity_show(client: Client, db: str, baseline: float, runs: int, devices: int = 10_000) -> None:
+    """`touchstream identity show <domain>` on an account with 10k devices (2k people, 5 devices each),
+    among the generated 500k devices: the graph's four queries and its assembly."""
+    people = devices // 5
+    client.execute(
+        f"INSERT INTO {db}.identities (anonymous_id, person_id, account_id, email, updated_at, event_id, source) "
+        f"SELECT concat('big-dev-', toString(number)), concat('big-p-', toString(number % {people})), "
+        "'big.example', '', now64(3), concat('e-', toString(number)), 'identify' "
+        f"FROM numbers({devices})"
+    )
+    client.execute(
+        f"INSERT INTO {db}.identities (anonymous_id, person_id, account_id, email, updated_at, event_id, source) "
+        f"SELECT '', concat('big-p-', toString(number)), 'big.example', "
+        "concat('p', toString(number), '@big.example'), now64(3), concat('e-p-', toString(number)), 'identify' "
+        f"FROM numbers({people})"
+    )
+    reader = Reader(client, db)
+    graph = graph_around(reader, "big.example")
+    assert graph is not None and len(graph.devices) == devices, "the planted account's devices"
+    took = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        graph_around(reader, "big.example")
+        took.append(time.perf_counter() - started)
+    now = statistics.median(took)
+    print(
+        f"{'identity show (10k devices)':28s} {now * 1000:6.0f} ms (median of {runs}) | "
+        f"vs plain scan {now / baseline:4.1f}x | {len(graph.devices):,} devices, {len(graph.people):,} people, "
+        f"{len(graph.edges):,} edges | target < 1000 ms"
+    )
 
 
 def bench_momentum(client: Client, db: str, baseline: float, runs: int) -> None:
