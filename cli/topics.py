@@ -8,6 +8,7 @@ from rich.console import Console
 from cli import running
 from schemas.settings import Settings
 from streams.admin import ensure_topics
+from streams.errors import TopicSetupError
 
 __all__ = ["topics"]
 
@@ -22,7 +23,9 @@ def topics() -> None:
     if bootstrap is None:
         running.fail("no running stack: start `touchstream up` or set TOUCHSTREAM_KAFKA_BOOTSTRAP")
     try:
-        created = ensure_topics(bootstrap, settings.partitions)
+        created = ensure_topics(bootstrap, settings.partitions, deadline_s=60)
+    except TopicSetupError as exc:
+        running.fail(str(exc), 1)
     except KafkaError as exc:
         running.fail(f"broker {bootstrap} unreachable: {exc}", 1)
     Console().print(f"created {len(created)} topic(s)" + (f": {', '.join(created)}" if created else ""))

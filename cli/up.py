@@ -16,6 +16,7 @@ from rich.table import Table
 from cli.stack import Stack, StackFailedError
 from embedded.errors import EmbeddedServiceError
 from schemas.settings import Settings
+from streams.errors import TopicSetupError
 
 if TYPE_CHECKING:
     from demo.sender import SendStats
@@ -142,7 +143,7 @@ def up(
         _watch(stack, settings, stop, console, demo)
     except _Interrupted:
         pass
-    except EmbeddedServiceError as exc:
+    except (EmbeddedServiceError, TopicSetupError) as exc:
         console.print(f"[red]could not start: {exc}[/red]")
         raise typer.Exit(1) from exc
     finally:

@@ -1,14 +1,15 @@
 """Errors of the stream processors.
 
 StreamError
-└── RulesError          the channel rules file cannot be used (also a ConfigError)
+├── RulesError          the channel rules file cannot be used (also a ConfigError)
+└── TopicSetupError     the broker did not create the topics in time
 """
 
 from __future__ import annotations
 
 from schemas.errors import ConfigError, TouchstreamError
 
-__all__ = ["RulesError", "StreamError"]
+__all__ = ["RulesError", "StreamError", "TopicSetupError"]
 
 
 class StreamError(TouchstreamError):
@@ -17,3 +18,7 @@ class StreamError(TouchstreamError):
 
 class RulesError(StreamError, ConfigError):
     """The channel classification rules (YAML) are malformed; the message names the entry."""
+
+
+class TopicSetupError(StreamError):
+    """The broker kept timing out creating or listing topics; the message names the broker."""
