@@ -27,6 +27,7 @@ from streams.metrics import (
     ASSIGNED_PARTITIONS,
     BATCH_SECONDS,
     DEAD_LETTERS,
+    DUPLICATES_DROPPED,
     EVENTS_IN,
     LAST_BATCH,
     RECORDS_OUT,
@@ -35,9 +36,10 @@ from streams.producer import OutputProducer
 from streams.stage_enrich import BatchOutput, process_events
 from streams.stage_journey import process_entities
 
-__all__ = ["IDENTITY_TABLE", "JOURNEY_TABLE", "Topology", "changelog_topics", "register"]
+__all__ = ["DEDUPE_TABLE", "IDENTITY_TABLE", "JOURNEY_TABLE", "Topology", "changelog_topics", "register"]
 
 IDENTITY_TABLE = "identity"
+DEDUPE_TABLE = "dedupe"  # event id -> digest of its first accepted copy (streams.dedupe)
 EXIT_STAGE_FAILED = 70  # EX_SOFTWARE: the worker's process exit code when a stage fails
 log = logging.getLogger(__name__)
 JOURNEY_TABLE = "journeys"
@@ -45,7 +47,7 @@ JOURNEY_TABLE = "journeys"
 
 def changelog_topics(app_id: str) -> tuple[str, ...]:
     """Faust's changelog topic names, to pre-create them with the source topics' partition count."""
-    return tuple(f"{app_id}-{name}-changelog" for name in (IDENTITY_TABLE, JOURNEY_TABLE))
+    return tuple(f"{app_id}-{name}-changelog" for name in (IDENTITY_TABLE, JOURNEY_TABLE, DEDUPE_TABLE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,7 @@ class Topology:
     identity: TableT[bytes, bytes | None]
     journeys: TableT[bytes, bytes | None]
     output: OutputProducer
+    dedupe: TableT[bytes, bytes | None]
 
 
 def _set(table: Any, event: Any, key: str, value: bytes | None) -> None:
@@ -91,6 +94,8 @@ def _count(stage: str, n_in: int, out: BatchOutput) -> None:
     LAST_BATCH.labels(stage).set_to_current_time()
     if out.dead_letters:
         DEAD_LETTERS.labels(stage).inc(out.dead_letters)
+    if out.retries:
+        DUPLICATES_DROPPED.labels(stage).inc(out.retries)
     for topic, n in Counter(topic for topic, _, _ in out.sends).items():
         RECORDS_OUT.labels(topic).inc(n)
 
@@ -122,6 +127,7 @@ def register(
     }
     identity = app.Table(IDENTITY_TABLE, **table_args)
     journeys = app.Table(JOURNEY_TABLE, **table_args)
+    dedupe = app.Table(DEDUPE_TABLE, **table_args)
     output = OutputProducer(bootstrap, loop=app.loop, beacon=app.beacon)
     app.service(output)  # type: ignore[arg-type]
 
@@ -136,9 +142,16 @@ def register(
         try:
             async for events in stream.take_events(batch, within):
                 started = time.perf_counter()
-                out = process_events(config, [e.value for e in events], lambda k: identity.get(k.encode()))
+                out = process_events(
+                    config,
+                    [e.value for e in events],
+                    lambda k: identity.get(k.encode()),
+                    seen_load=lambda k: dedupe.get(k.encode()),
+                    partitions=[e.message.partition for e in events],
+                )
                 await output.send_all(out.sends)
                 _write_state(identity, events, out.writes)
+                _write_state(dedupe, events, out.seen)
                 BATCH_SECONDS.labels("enrich").observe(time.perf_counter() - started)
                 _count("enrich", len(events), out)
         except Exception as exc:
@@ -161,4 +174,4 @@ def register(
             _exit_unless_stopping(app, "journeys", exc)
             raise
 
-    return Topology(identity, journeys, output)
+    return Topology(identity, journeys, output, dedupe)
