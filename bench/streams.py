@@ -331,6 +331,43 @@ def _spread(values: list[float]) -> str:
     return f"median {statistics.median(values):7.0f}  (min {min(values):.0f}, max {max(values):.0f}, n={len(values)})"
 
 
+def stage1_dedupe(events: list[tuple[bytes, bytes]], repeat: int, batch: int = 2000) -> None:
+    """Stage 1 in process (no broker), the first-copy check (streams.dedupe) on vs off: events per CPU-s."""
+    from dataclasses import replace
+
+    from streams.config import StreamConfig
+    from streams.stage_enrich import process_events
+
+    config = StreamConfig.build()
+    rates: dict[int, list[float]] = {}
+    sizes: list[float] = []
+    for _ in range(repeat):
+        for days in (0, config.dedupe_days):
+            cfg = replace(config, dedupe_days=days)
+            identity: dict[str, bytes] = {}
+            seen: dict[str, bytes] = {}
+            started = time.process_time()
+            for start in range(0, len(events), batch):
+                chunk = [value for _, value in events[start : start + batch]]
+                out = process_events(
+                    cfg, chunk, identity.get, seen_load=seen.get, partitions=[start // batch % 4] * len(chunk)
+                )
+                for table, writes in ((identity, out.writes), (seen, out.seen)):
+                    for key, (state, _) in writes.items():
+                        if state is None:
+                            table.pop(key, None)
+                        else:
+                            table[key] = state
+            rates.setdefault(days, []).append(len(events) / (time.process_time() - started))
+            if days:
+                sizes.append(sum(len(k) + len(v) for k, v in seen.items()) / len(events))
+    off, on = rates[0], rates[config.dedupe_days]
+    print(f"stage 1 in process, {len(events)} events, batches of {batch}, events per CPU-second")
+    print(f"  dedupe off : {_spread(off)}")
+    print(f"  dedupe on  : {_spread(on)}  = {statistics.median(on) / statistics.median(off):.3f}x")
+    print(f"  dedupe table: {statistics.median(sizes):.1f} key+value bytes per event (entries + index)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=60_000)
@@ -339,7 +376,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs of every figure; prints median and spread")
     ap.add_argument("--shuffled", action=argparse.BooleanOptionalAction, default=True,
                     help="also run 1 worker on the same events shuffled (an out-of-order backfill) and compare")  # fmt: skip
+    ap.add_argument("--stage1-dedupe", action="store_true",
+                    help="only time stage 1 in process with the first-copy check on and off")  # fmt: skip
     args = ap.parse_args()
+    if args.stage1_dedupe:
+        stage1_dedupe(make_events(args.events, args.accounts, args.days), args.repeat)
+        return
     figures: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp, EmbeddedKafka(Path(tmp)) as kafka:
         home = Path(tmp)
