@@ -23,6 +23,7 @@ from faust.streams import _current_event  # noqa: PLC2701 - see module docstring
 from faust.types import TableT
 
 from streams.config import StreamConfig
+from streams.dedupe import apply_index, index_of
 from streams.metrics import (
     ASSIGNED_PARTITIONS,
     BATCH_SECONDS,
@@ -130,10 +131,15 @@ def register(
     dedupe = app.Table(DEDUPE_TABLE, **table_args)
     output = OutputProducer(bootstrap, loop=app.loop, beacon=app.beacon)
     app.service(output)  # type: ignore[arg-type]
+    # The dedupe table's in-memory index (streams.dedupe), rebuilt at the first batch after each
+    # assignment: agents get events only once faust has restored the tables of their partitions.
+    seen_index: dict[bytes, bytes] = {}
+    index_stale = [True]
 
     @app.on_partitions_assigned.connect
     async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         assigned: set[Any] = args[0] if args else set()
+        index_stale[0] = True
         for name in (t.events, t.by_account):
             ASSIGNED_PARTITIONS.labels(name).set(sum(1 for tp in assigned if tp.topic == name))
 
@@ -142,16 +148,22 @@ def register(
         try:
             async for events in stream.take_events(batch, within):
                 started = time.perf_counter()
+                if index_stale[0] and config.dedupe_days > 0:
+                    index_stale[0] = False
+                    seen_index.clear()
+                    seen_index.update(index_of(dedupe.items()))
                 out = process_events(
                     config,
                     [e.value for e in events],
                     lambda k: identity.get(k.encode()),
                     seen_load=lambda k: dedupe.get(k.encode()),
+                    seen_index=seen_index,
                     partitions=[e.message.partition for e in events],
                 )
                 await output.send_all(out.sends)
                 _write_state(identity, events, out.writes)
                 _write_state(dedupe, events, out.seen)
+                apply_index(seen_index, out.seen_index)
                 BATCH_SECONDS.labels("enrich").observe(time.perf_counter() - started)
                 _count("enrich", len(events), out)
         except Exception as exc:

@@ -3,24 +3,24 @@
 ClickHouse cannot do it: ``touchpoints`` is a ReplacingMergeTree whose sorting key holds the date
 and whose partitions are months, and merges never compare rows across partitions, so a replay dated
 another day (or month) stays a second row, and one dated the same day replaces the first (last
-insert wins). Stage 1 therefore remembers, per event id, a digest of the first accepted copy, in its
-own changelogged table (``dedupe``), written like the ``identity`` table: after the batch's outputs
-are acknowledged, on the partition of the event that wrote it (the events topic's partition).
+insert wins). Stage 1 therefore remembers, per event id, digests of the first accepted copy in its
+own changelogged table (``dedupe``, see :class:`SeenTable`), written like the ``identity`` table:
+after the batch's outputs are acknowledged, on the partition of the events that wrote it.
 
 What a later copy of a remembered id gets (:class:`Verdict`):
 
 * ``SAME``: the very bytes of the accepted copy (Kafka redelivery, a crash replaying a batch against
   the state from before it): processed exactly as before; downstream is idempotent.
 * ``RETRY``: the same content with other receipt stamps (:data:`RECEIPT_FIELDS`: a client or SDK
-  re-sent it and the collector stamped a second receipt): dropped without a trace but a count, so
-  every table keeps the first copy's receipt too.
+  re-sent it and the collector stamped a second receipt): dropped, only counted, so every table
+  keeps the first copy's receipt too.
 * ``CONFLICT``: other content (a Segment replay of a ``messageId`` with another timestamp or
   context, a re-import): dead-lettered with :data:`REASON`, nothing else produced.
 
-Entries live ``days`` days by arrival (the worker's UTC day), then count as absent; an index per
-partition and arrival day (``x:`` keys) lets each batch delete a few expired days' entries, so the
-table stays near ``rate * (days + 1)`` entries (docs/streams.md). An entry holds the event id, two
-digests and a day: no personal data, so ``touchstream forget`` leaves it.
+Entries live ``days`` days by arrival (the worker's UTC day), then count as absent; each batch
+deletes a few expired chunks per partition, so the table holds about ``days + 1`` days of intake.
+An entry holds the event id, two digests and a day: no personal data, so ``touchstream forget``
+leaves it.
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ from __future__ import annotations
 import enum
 import hashlib
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from uuid import UUID
 
 import orjson
 
@@ -42,8 +41,9 @@ __all__ = [
     "RECEIPT_FIELDS",
     "SeenTable",
     "Verdict",
+    "apply_index",
     "content_digest",
-    "entry_key",
+    "index_of",
 ]
 
 REASON = "duplicate event id: first copy kept"
@@ -56,6 +56,8 @@ COPY_BYTES = 8
 SWEEP_CHUNKS = 8  # index chunks (<= one batch of ids each) deleted per partition per batch
 SWEEP_DAYS = 64  # empty days skipped per partition per batch (a worker that was down for months)
 _ENTRY = struct.Struct(f">{DIGEST_BYTES}s{COPY_BYTES}sI")  # content digest, copy digest, arrival day
+_DAY = struct.Struct(">I")
+_RECORD = 16 + DIGEST_BYTES + COPY_BYTES  # a chunk's record: event id, content digest, copy digest
 
 
 class Verdict(enum.Enum):
@@ -83,10 +85,6 @@ def copy_digest(value: bytes) -> bytes:
     return hashlib.blake2b(value, digest_size=COPY_BYTES).digest()
 
 
-def entry_key(event_id: UUID | str) -> str:
-    return f"e:{event_id}"
-
-
 def _count_key(partition: int, day: int) -> str:
     return f"x:{partition}:{day}"
 
@@ -99,31 +97,79 @@ def _swept_key(partition: int) -> str:
     return f"x:{partition}"
 
 
+def _records(chunk: bytes | None) -> list[tuple[bytes, bytes]]:
+    """(event id, digests) of each 40-byte record of a chunk."""
+    if not chunk:
+        return []
+    return [(chunk[i : i + 16], chunk[i + 16 : i + _RECORD]) for i in range(0, len(chunk), _RECORD)]
+
+
+def index_of(items: Iterable[tuple[bytes, bytes | None]]) -> dict[bytes, bytes]:
+    """The worker's in-memory index (event id -> entry) from the ``dedupe`` table's items.
+
+    Built when partitions are assigned, after faust restored the table from its changelog.
+    """
+    index: dict[bytes, bytes] = {}
+    for key, value in items:
+        parts = key.split(b":")
+        if len(parts) != 4 or value is None:  # a count or a swept mark
+            continue
+        day = int(parts[2])
+        for event_id, digests in _records(value):
+            old = index.get(event_id)
+            if old is None or _day_of(old) < day:
+                index[event_id] = digests + _DAY.pack(day)
+    return index
+
+
+def apply_index(index: dict[bytes, bytes], changes: dict[bytes, bytes | None]) -> None:
+    """Apply a batch's :attr:`SeenTable.entries` once its table writes are done."""
+    for event_id, entry in changes.items():
+        if entry is None:
+            index.pop(event_id, None)
+        else:
+            index[event_id] = entry
+
+
 def _day_of(entry: bytes) -> int:
-    return int(_ENTRY.unpack(entry)[2])
+    return int(_DAY.unpack_from(entry, DIGEST_BYTES + COPY_BYTES)[0])
 
 
 @dataclass(slots=True)
 class SeenTable:
-    """One batch's view of the ``dedupe`` table: lookups, the entries it adds, its sweep.
+    """One batch's view of the first copies: lookups, the copies it remembers, its sweep.
+
+    Storage (why: a faust table write costs more than all of stage 1's logic per event, so the
+    table gets one write per partition per batch, not one per event): the ``dedupe`` table holds,
+    per partition and arrival day, chunks ``x:<partition>:<day>:<n>`` of 40-byte records (event id,
+    content digest, copy digest) — one chunk per batch — with a chunk count ``x:<partition>:<day>``
+    and the last swept day ``x:<partition>``. Lookups go to ``index``, the worker's in-memory map
+    event id -> entry (digests + day) rebuilt from the table (:func:`index_of`) when partitions are
+    assigned and kept up to date with :attr:`entries` (:func:`apply_index`).
 
     ``writes`` has the shape of :attr:`streams.stage_enrich.BatchOutput.writes`: key -> (value or
     None to delete, index of a batch message on the key's partition).
     """
 
-    load: Callable[[str], bytes | None]
+    index: Mapping[bytes, bytes]
+    table: Callable[[str], bytes | None]
     day: int
     days: int
     writes: dict[str, tuple[bytes | None, int]] = field(default_factory=dict)
-    retries: int = 0
-    _new: dict[int, list[bytes]] = field(default_factory=dict)  # partition -> new ids (16 bytes)
+    entries: dict[bytes, bytes | None] = field(default_factory=dict)  # index changes (None: forget)
+    _new: dict[int, list[bytes]] = field(default_factory=dict)  # partition -> new 40-byte records
     _last: dict[int, int] = field(default_factory=dict)  # partition -> last batch index on it
-    _digests: tuple[bytes, bytes] = (b"", b"")  # of the copy last checked
+    _digests: bytes = b""  # of the copy last checked
 
     def _get(self, key: str) -> bytes | None:
         if key in self.writes:
             return self.writes[key][0]
-        return self.load(key)
+        return self.table(key)
+
+    def _entry(self, event_id: bytes) -> bytes | None:
+        if event_id in self.entries:
+            return self.entries[event_id]
+        return self.index.get(event_id)
 
     def check(self, event: Event, value: bytes) -> Verdict | None:
         """The verdict on this copy (``value``: its message bytes); None for spend, never deduplicated.
@@ -135,8 +181,8 @@ class SeenTable:
             return None
         digest = content_digest(event)
         copy = copy_digest(value)
-        self._digests = (digest, copy)
-        stored = self._get(entry_key(event.event_id))
+        self._digests = digest + copy
+        stored = self._entry(event.event_id.bytes)
         if stored is None:
             return Verdict.NEW
         first_digest, first_copy, day = _ENTRY.unpack(stored)
@@ -148,23 +194,22 @@ class SeenTable:
 
     def accept(self, event: Event, index: int, partition: int) -> None:
         """Remember the copy just checked NEW as the first accepted one (it processed cleanly)."""
-        digest, copy = self._digests
-        key = entry_key(event.event_id)
-        self.writes[key] = (_ENTRY.pack(digest, copy, self.day), index)
-        self._new.setdefault(partition, []).append(event.event_id.bytes)
+        event_id = event.event_id.bytes
+        self.entries[event_id] = self._digests + _DAY.pack(self.day)
+        self._new.setdefault(partition, []).append(event_id + self._digests)
 
     def seen_partition(self, partition: int, index: int) -> None:
         self._last[partition] = index
 
     def finish(self) -> None:
-        """Index today's new entries and sweep expired days, per partition present in the batch."""
+        """Write today's new records (one chunk) and sweep expired days, per partition in the batch."""
         for partition, index in self._last.items():
             self._sweep(partition, index)
-            ids = self._new.get(partition)
-            if ids:
+            records = self._new.get(partition)
+            if records:
                 count_key = _count_key(partition, self.day)
                 count = int(self._get(count_key) or b"0")
-                self.writes[_chunk_key(partition, self.day, count)] = (b"".join(ids), index)
+                self.writes[_chunk_key(partition, self.day, count)] = (b"".join(records), index)
                 self.writes[count_key] = (str(count + 1).encode(), index)
 
     def _sweep(self, partition: int, index: int) -> None:
@@ -183,19 +228,12 @@ class SeenTable:
                 swept, days = day, days - 1
                 continue
             chunk_key = _chunk_key(partition, day, count - 1)
-            for raw_id in _ids(self._get(chunk_key)):
-                key = entry_key(UUID(bytes=raw_id))
-                entry = self._get(key)
+            for event_id, _ in _records(self._get(chunk_key)):
+                entry = self._entry(event_id)
                 if entry is not None and _day_of(entry) == day:  # not re-recorded since
-                    self.writes[key] = (None, index)
+                    self.entries[event_id] = None
             self.writes[chunk_key] = (None, index)
             self.writes[count_key] = (str(count - 1).encode() if count > 1 else None, index)
             chunks -= 1
         if stored is None or swept != start:
             self.writes[swept_key] = (str(swept).encode(), index)
-
-
-def _ids(chunk: bytes | None) -> list[bytes]:
-    if not chunk:
-        return []
-    return [chunk[i : i + 16] for i in range(0, len(chunk), 16)]

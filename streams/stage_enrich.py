@@ -8,7 +8,7 @@ agent write each changed visitor once per batch instead of once per event.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,6 +41,7 @@ class BatchOutput:
     # The ``dedupe`` table's changes (streams.dedupe), shaped like ``writes``; and the copies dropped
     # as re-sent (same content, another receipt).
     seen: dict[str, tuple[bytes | None, int]] = field(default_factory=dict)
+    seen_index: dict[bytes, bytes | None] = field(default_factory=dict)  # streams.dedupe.apply_index
     retries: int = 0
 
     def forward(self, entity: str, item: list[object]) -> None:
@@ -63,13 +64,15 @@ def process_events(
     load: Callable[[str], bytes | None],
     *,
     seen_load: Callable[[str], bytes | None] | None = None,
+    seen_index: Mapping[bytes, bytes] | None = None,
     partitions: Sequence[int] | None = None,
     now: float | None = None,
 ) -> BatchOutput:
     """Process one batch of ``touchstream.events`` values; never raises on bad data.
 
-    ``seen_load`` reads the ``dedupe`` table (none: an empty one), ``partitions`` gives each value's
-    partition (none: all 0), ``now`` the arrival time that dates new entries (none: the clock).
+    ``seen_load`` reads the ``dedupe`` table and ``seen_index`` is the worker's index of it (none: an
+    empty one; :mod:`streams.dedupe`), ``partitions`` gives each value's partition (none: all 0),
+    ``now`` the arrival time that dates new entries (none: the clock).
     """
     out = BatchOutput()
     topics = config.topics
@@ -77,7 +80,7 @@ def process_events(
     seen = None
     if config.dedupe_days > 0:
         day = int((now if now is not None else time.time()) // DAY_S)
-        seen = SeenTable(seen_load or _nothing, day, config.dedupe_days)
+        seen = SeenTable(seen_index or {}, seen_load or _nothing, day, config.dedupe_days)
     for index, value in enumerate(raw):
         if seen is not None:
             seen.seen_partition(partitions[index] if partitions is not None else 0, index)
@@ -113,7 +116,7 @@ def process_events(
             seen.accept(event, index, partitions[index] if partitions is not None else 0)
     if seen is not None:
         seen.finish()
-        out.seen = seen.writes
+        out.seen, out.seen_index = seen.writes, seen.entries
     out.flush_forwards(topics.by_account)
     return out
 
