@@ -30,6 +30,7 @@ import hashlib
 import struct
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from uuid import UUID
 
 import orjson
 
@@ -39,11 +40,13 @@ __all__ = [
     "DAY_S",
     "REASON",
     "RECEIPT_FIELDS",
+    "SEED_PREFIX",
     "SeenTable",
     "Verdict",
     "apply_index",
     "content_digest",
     "index_of",
+    "seed_envelope",
 ]
 
 REASON = "duplicate event id: first copy kept"
@@ -57,6 +60,11 @@ SWEEP_CHUNKS = 8  # index chunks (<= one batch of ids each) deleted per partitio
 SWEEP_DAYS = 64  # empty days skipped per partition per batch (a worker that was down for months)
 _ENTRY = struct.Struct(f">{DIGEST_BYTES}s{COPY_BYTES}sI")  # content digest, copy digest, arrival day
 _DAY = struct.Struct(">I")
+# Rebuilt from ClickHouse (streams.rebuild): the id is known, its first copy's content is not.
+_UNKNOWN = bytes(DIGEST_BYTES + COPY_BYTES)
+# A control envelope on touchstream.events (as streams.erasure's): ids the sink already holds,
+# re-seeded after the broker log (and the changelog with it) was lost.
+SEED_PREFIX = b'{"$control":"seen"'
 _RECORD = 16 + DIGEST_BYTES + COPY_BYTES  # a chunk's record: event id, content digest, copy digest
 
 
@@ -131,6 +139,11 @@ def apply_index(index: dict[bytes, bytes], changes: dict[bytes, bytes | None]) -
             index[event_id] = entry
 
 
+def seed_envelope(ids: list[tuple[str, int]]) -> bytes:
+    """``{"$control":"seen","ids":[[event id, arrival day], ...]}``: what :meth:`SeenTable.seed` reads."""
+    return orjson.dumps({"$control": "seen", "ids": [[event_id, day] for event_id, day in ids]})
+
+
 def _day_of(entry: bytes) -> int:
     return int(_DAY.unpack_from(entry, DIGEST_BYTES + COPY_BYTES)[0])
 
@@ -157,7 +170,7 @@ class SeenTable:
     days: int
     writes: dict[str, tuple[bytes | None, int]] = field(default_factory=dict)
     entries: dict[bytes, bytes | None] = field(default_factory=dict)  # index changes (None: forget)
-    _new: dict[int, list[bytes]] = field(default_factory=dict)  # partition -> new 40-byte records
+    _new: dict[tuple[int, int], list[bytes]] = field(default_factory=dict)  # (partition, day) -> records
     _last: dict[int, int] = field(default_factory=dict)  # partition -> last batch index on it
     _digests: bytes = b""  # of the copy last checked
 
@@ -196,21 +209,41 @@ class SeenTable:
         """Remember the copy just checked NEW as the first accepted one (it processed cleanly)."""
         event_id = event.event_id.bytes
         self.entries[event_id] = self._digests + _DAY.pack(self.day)
-        self._new.setdefault(partition, []).append(event_id + self._digests)
+        self._new.setdefault((partition, self.day), []).append(event_id + self._digests)
+
+    def seed(self, value: bytes, partition: int) -> None:
+        """Remember the ids of a seed envelope (:func:`seed_envelope`) still inside the window.
+
+        Their content is unknown, so any later copy of them is a conflict (a dead letter): the first
+        copy is in ClickHouse already. Raises ``ValueError`` for a malformed envelope.
+        """
+        body = orjson.loads(value)
+        ids = body.get("ids") if isinstance(body, dict) else None
+        if not isinstance(ids, list):
+            raise ValueError(f"malformed seed envelope {value[:80]!r}")
+        for item in ids:
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[1], int)):
+                raise ValueError(f"malformed seed envelope {value[:80]!r}")
+            event_id, day = UUID(str(item[0])).bytes, item[1]
+            if self.day - day > self.days or day > self.day or self._entry(event_id) is not None:
+                continue
+            self.entries[event_id] = _UNKNOWN + _DAY.pack(day)
+            self._new.setdefault((partition, day), []).append(event_id + _UNKNOWN)
 
     def seen_partition(self, partition: int, index: int) -> None:
         self._last[partition] = index
 
     def finish(self) -> None:
-        """Write today's new records (one chunk) and sweep expired days, per partition in the batch."""
+        """Write the new records (one chunk per day, today's unless seeded) and sweep expired days,
+        per partition in the batch."""
         for partition, index in self._last.items():
             self._sweep(partition, index)
-            records = self._new.get(partition)
-            if records:
-                count_key = _count_key(partition, self.day)
-                count = int(self._get(count_key) or b"0")
-                self.writes[_chunk_key(partition, self.day, count)] = (b"".join(records), index)
-                self.writes[count_key] = (str(count + 1).encode(), index)
+        for (partition, day), records in self._new.items():
+            index = self._last[partition]
+            count_key = _count_key(partition, day)
+            count = int(self._get(count_key) or b"0")
+            self.writes[_chunk_key(partition, day, count)] = (b"".join(records), index)
+            self.writes[count_key] = (str(count + 1).encode(), index)
 
     def _sweep(self, partition: int, index: int) -> None:
         horizon = self.day - self.days  # entries of days < horizon are expired

@@ -18,7 +18,7 @@ from schemas.errors import InvalidEvent, TouchstreamError
 from schemas.events import Event, IdentifyEvent, SpendEvent, parse_event
 from streams.config import StreamConfig, StreamTopics
 from streams.dead_letter import dead_letter
-from streams.dedupe import DAY_S, REASON, SeenTable, Verdict
+from streams.dedupe import DAY_S, REASON, SEED_PREFIX, SeenTable, Verdict
 from streams.enrich import enrich, spend_record
 from streams.erasure import control_keys
 from streams.identity import DeviceState, Link, person_key, stitch, visitor_key
@@ -82,8 +82,16 @@ def process_events(
         day = int((now if now is not None else time.time()) // DAY_S)
         seen = SeenTable(seen_index or {}, seen_load or _nothing, day, config.dedupe_days)
     for index, value in enumerate(raw):
+        partition = partitions[index] if partitions is not None else 0
         if seen is not None:
-            seen.seen_partition(partitions[index] if partitions is not None else 0, index)
+            seen.seen_partition(partition, index)
+        if value.startswith(SEED_PREFIX):  # streams.rebuild: ids the sink holds (streams.dedupe)
+            try:
+                if seen is not None:
+                    seen.seed(value, partition)
+            except (ValueError, TypeError) as exc:
+                _reject(out, topics, "invalid control envelope", value, details={"error": repr(exc)})
+            continue
         try:
             erased = control_keys(value)
         except ValueError as exc:
@@ -113,7 +121,7 @@ def process_events(
             _reject(out, topics, "unprocessable event", value, details={"error": repr(exc)})
             continue
         if seen is not None and verdict is Verdict.NEW:
-            seen.accept(event, index, partitions[index] if partitions is not None else 0)
+            seen.accept(event, index, partition)
     if seen is not None:
         seen.finish()
         out.seen, out.seen_index = seen.writes, seen.entries

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from schemas import jsonio
 from schemas.events import parse_event
 from streams.config import StreamConfig
-from streams.dedupe import DAY_S, REASON, apply_index, content_digest, index_of
+from streams.dedupe import DAY_S, REASON, apply_index, content_digest, index_of, seed_envelope
 from streams.stage_enrich import BatchOutput, process_events
 
 CONFIG = StreamConfig.build()
@@ -335,3 +335,30 @@ def test_downstream_sees_the_first_arrived_copy_of_each_id_in_any_order(
     # The touchpoints are those the first copies alone make, without dedupe.
     firsts = [v for i, c, v in order if c == first[i]]
     assert records == {tp["event_id"]: tp for tp in _touchpoints(process_events(OFF, firsts, {}.get))}
+
+
+# -- re-seeded from ClickHouse (streams.rebuild) ------------------------------------------------
+
+
+def test_seeded_ids_make_any_later_copy_a_dead_letter() -> None:
+    today = int(NOW // DAY_S)
+    old, stale = str(uuid.UUID(int=7)), str(uuid.UUID(int=8))
+    tables = Tables()
+    seeded = tables.run([seed_envelope([(ID, today - 1), (old, today - 7), (stale, today - 8)])])
+    assert seeded.sends == [] and set(tables.index) == {uuid.UUID(ID).bytes, uuid.UUID(old).bytes}
+    assert tables.restored() == tables.index
+    out = tables.run([_raw(_event()), _raw(_event(event_id=stale, anonymous_id="S"))])
+    assert [d["details"]["event_id"] for d in _letters(out)] == [ID]
+    assert [tp["event_id"] for tp in _touchpoints(out)] == [stale]  # outside the window: new
+    # The seeded chunk is swept with its day.
+    for day in range(1, 9):
+        tables.run(
+            [_raw(_event(event_id=str(uuid.UUID(int=100 + day)), anonymous_id="T"))], now=NOW + day * DAY_S
+        )
+    assert uuid.UUID(ID).bytes not in tables.index and tables.restored() == tables.index
+
+
+def test_a_seed_envelope_is_never_an_event() -> None:
+    assert Tables().run([seed_envelope([(ID, 1)])], config=OFF).sends == []
+    bad = Tables().run([b'{"$control":"seen","ids":[["not-a-uuid", 3]]}', b'{"$control":"seen","ids":7}'])
+    assert [d["reason"] for d in _letters(bad)] == ["invalid control envelope"] * 2
