@@ -331,6 +331,70 @@ def _spread(values: list[float]) -> str:
     return f"median {statistics.median(values):7.0f}  (min {min(values):.0f}, max {max(values):.0f}, n={len(values)})"
 
 
+def _index_bytes(index: dict[bytes, bytes]) -> int:
+    """RAM of the dedupe index: the dict and its key and value objects."""
+    return sys.getsizeof(index) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in index.items())
+
+
+def stage1_dedupe(events: list[tuple[bytes, bytes]], repeat: int, batch: int = 2000) -> None:
+    """Stage 1 in process (no broker), the first-copy check (streams.dedupe) on vs off: events per CPU-s."""
+    from dataclasses import replace
+
+    from streams.config import StreamConfig
+    from streams.dedupe import apply_index
+    from streams.stage_enrich import process_events
+
+    config = StreamConfig.build()
+    rates: dict[int, list[float]] = {}
+    sizes: list[float] = []
+    ram: list[float] = []
+    for _ in range(repeat):
+        for days in (0, config.dedupe_days):
+            cfg = replace(config, dedupe_days=days)
+            identity: dict[str, bytes] = {}
+            seen: dict[str, bytes] = {}
+            index: dict[bytes, bytes] = {}
+            started = time.process_time()
+            for start in range(0, len(events), batch):
+                chunk = [value for _, value in events[start : start + batch]]
+                out = process_events(
+                    cfg, chunk, identity.get, seen_load=seen.get, seen_index=index,
+                    partitions=[start // batch % 4] * len(chunk),
+                )  # fmt: skip
+                for table, writes in ((identity, out.writes), (seen, out.seen)):
+                    for key, (state, _) in writes.items():
+                        if state is None:
+                            table.pop(key, None)
+                        else:
+                            table[key] = state
+                apply_index(index, out.seen_index)
+            rates.setdefault(days, []).append(len(events) / (time.process_time() - started))
+            if days:
+                sizes.append(sum(len(k) + len(v) for k, v in seen.items()) / len(events))
+                ram.append(_index_bytes(index) / len(events))
+    off, on = rates[0], rates[config.dedupe_days]
+    print(f"stage 1 in process, {len(events)} events, batches of {batch}, events per CPU-second")
+    print(f"  dedupe off : {_spread(off)}")
+    print(f"  dedupe on  : {_spread(on)}  = {statistics.median(on) / statistics.median(off):.3f}x")
+    print(f"  dedupe table: {statistics.median(sizes):.1f} key+value bytes per event (chunks);"
+          f" worker index: {statistics.median(ram):.0f} bytes of RAM per event")  # fmt: skip
+    # A real worker (changelog writes included), alternating off / on, on one embedded broker.
+    worker: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedKafka(Path(tmp)) as kafka:
+        for _ in range(repeat):
+            for days in ("0", str(config.dedupe_days)):
+                os.environ["TOUCHSTREAM_DEDUPE_DAYS"] = days
+                _, cpu, _, disk = run_workers(kafka.bootstrap, Path(tmp), events, 1)
+                worker.setdefault(f"cpu {days}", []).append(cpu)
+                worker.setdefault(f"disk {days}", []).append(disk)
+    os.environ.pop("TOUCHSTREAM_DEDUPE_DAYS", None)
+    w_off, w_on = worker["cpu 0"], worker[f"cpu {config.dedupe_days}"]
+    print("1 real worker (both stages, changelogs), events per CPU-second of the worker")
+    print(f"  dedupe off : {_spread(w_off)}  rocksdb {statistics.median(worker['disk 0']):.1f} MB")
+    print(f"  dedupe on  : {_spread(w_on)}  = {statistics.median(w_on) / statistics.median(w_off):.3f}x"
+          f"  rocksdb {statistics.median(worker[f'disk {config.dedupe_days}']):.1f} MB")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=60_000)
@@ -339,7 +403,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs of every figure; prints median and spread")
     ap.add_argument("--shuffled", action=argparse.BooleanOptionalAction, default=True,
                     help="also run 1 worker on the same events shuffled (an out-of-order backfill) and compare")  # fmt: skip
+    ap.add_argument("--stage1-dedupe", action="store_true",
+                    help="only time stage 1 in process with the first-copy check on and off")  # fmt: skip
     args = ap.parse_args()
+    if args.stage1_dedupe:
+        stage1_dedupe(make_events(args.events, args.accounts, args.days), args.repeat)
+        return
     figures: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp, EmbeddedKafka(Path(tmp)) as kafka:
         home = Path(tmp)

@@ -32,6 +32,7 @@ def worker(
             lead_gen_days=s.lookback_lead_gen_days,
             half_life_days=s.time_decay_half_life_days,
             self_reported_map=s.self_reported_map,
+            dedupe_days=s.dedupe_days,
         )
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)

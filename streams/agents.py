@@ -23,10 +23,12 @@ from faust.streams import _current_event  # noqa: PLC2701 - see module docstring
 from faust.types import TableT
 
 from streams.config import StreamConfig
+from streams.dedupe import apply_index, index_of
 from streams.metrics import (
     ASSIGNED_PARTITIONS,
     BATCH_SECONDS,
     DEAD_LETTERS,
+    DUPLICATES_DROPPED,
     EVENTS_IN,
     LAST_BATCH,
     RECORDS_OUT,
@@ -35,9 +37,10 @@ from streams.producer import OutputProducer
 from streams.stage_enrich import BatchOutput, process_events
 from streams.stage_journey import process_entities
 
-__all__ = ["IDENTITY_TABLE", "JOURNEY_TABLE", "Topology", "changelog_topics", "register"]
+__all__ = ["DEDUPE_TABLE", "IDENTITY_TABLE", "JOURNEY_TABLE", "Topology", "changelog_topics", "register"]
 
 IDENTITY_TABLE = "identity"
+DEDUPE_TABLE = "dedupe"  # event id -> digest of its first accepted copy (streams.dedupe)
 EXIT_STAGE_FAILED = 70  # EX_SOFTWARE: the worker's process exit code when a stage fails
 log = logging.getLogger(__name__)
 JOURNEY_TABLE = "journeys"
@@ -45,7 +48,7 @@ JOURNEY_TABLE = "journeys"
 
 def changelog_topics(app_id: str) -> tuple[str, ...]:
     """Faust's changelog topic names, to pre-create them with the source topics' partition count."""
-    return tuple(f"{app_id}-{name}-changelog" for name in (IDENTITY_TABLE, JOURNEY_TABLE))
+    return tuple(f"{app_id}-{name}-changelog" for name in (IDENTITY_TABLE, JOURNEY_TABLE, DEDUPE_TABLE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,7 @@ class Topology:
     identity: TableT[bytes, bytes | None]
     journeys: TableT[bytes, bytes | None]
     output: OutputProducer
+    dedupe: TableT[bytes, bytes | None]
 
 
 def _set(table: Any, event: Any, key: str, value: bytes | None) -> None:
@@ -91,6 +95,8 @@ def _count(stage: str, n_in: int, out: BatchOutput) -> None:
     LAST_BATCH.labels(stage).set_to_current_time()
     if out.dead_letters:
         DEAD_LETTERS.labels(stage).inc(out.dead_letters)
+    if out.retries:
+        DUPLICATES_DROPPED.labels(stage).inc(out.retries)
     for topic, n in Counter(topic for topic, _, _ in out.sends).items():
         RECORDS_OUT.labels(topic).inc(n)
 
@@ -122,12 +128,18 @@ def register(
     }
     identity = app.Table(IDENTITY_TABLE, **table_args)
     journeys = app.Table(JOURNEY_TABLE, **table_args)
+    dedupe = app.Table(DEDUPE_TABLE, **table_args)
     output = OutputProducer(bootstrap, loop=app.loop, beacon=app.beacon)
     app.service(output)  # type: ignore[arg-type]
+    # The dedupe table's in-memory index (streams.dedupe), rebuilt at the first batch after each
+    # assignment: agents get events only once faust has restored the tables of their partitions.
+    seen_index: dict[bytes, bytes] = {}
+    index_stale = [True]
 
     @app.on_partitions_assigned.connect
     async def on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         assigned: set[Any] = args[0] if args else set()
+        index_stale[0] = True
         for name in (t.events, t.by_account):
             ASSIGNED_PARTITIONS.labels(name).set(sum(1 for tp in assigned if tp.topic == name))
 
@@ -136,9 +148,22 @@ def register(
         try:
             async for events in stream.take_events(batch, within):
                 started = time.perf_counter()
-                out = process_events(config, [e.value for e in events], lambda k: identity.get(k.encode()))
+                if index_stale[0] and config.dedupe_days > 0:
+                    index_stale[0] = False
+                    seen_index.clear()
+                    seen_index.update(index_of(dedupe.items()))
+                out = process_events(
+                    config,
+                    [e.value for e in events],
+                    lambda k: identity.get(k.encode()),
+                    seen_load=lambda k: dedupe.get(k.encode()),
+                    seen_index=seen_index,
+                    partitions=[e.message.partition for e in events],
+                )
                 await output.send_all(out.sends)
                 _write_state(identity, events, out.writes)
+                _write_state(dedupe, events, out.seen)
+                apply_index(seen_index, out.seen_index)
                 BATCH_SECONDS.labels("enrich").observe(time.perf_counter() - started)
                 _count("enrich", len(events), out)
         except Exception as exc:
@@ -161,4 +186,4 @@ def register(
             _exit_unless_stopping(app, "journeys", exc)
             raise
 
-    return Topology(identity, journeys, output)
+    return Topology(identity, journeys, output, dedupe)

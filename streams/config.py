@@ -53,6 +53,7 @@ class StreamConfig:
     windows: Windows = field(default_factory=Windows)
     half_life_days: float = 7.0
     models: tuple[str, ...] = RULE_BASED_MODELS
+    dedupe_days: int = 7  # days an event id's first accepted copy is remembered (0: off; streams.dedupe)
 
     @classmethod
     def build(
@@ -65,6 +66,7 @@ class StreamConfig:
         lead_gen_days: float = 30,
         half_life_days: float = 7.0,
         self_reported_map: Path | None = None,
+        dedupe_days: int = 7,
     ) -> StreamConfig:
         rules = load_rules(rules_path, brand_terms)
         if self_reported_map is not None:
@@ -78,4 +80,5 @@ class StreamConfig:
             topics=StreamTopics.with_suffix(topic_suffix),
             windows=Windows(demand_gen_s=demand_gen_days * DAY, lead_gen_s=lead_gen_days * DAY),
             half_life_days=half_life_days,
+            dedupe_days=dedupe_days,
         )

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-__all__ = ["ASSIGNED_PARTITIONS", "BATCH_SECONDS", "DEAD_LETTERS", "EVENTS_IN", "LAST_BATCH", "RECORDS_OUT"]
+__all__ = [
+    "ASSIGNED_PARTITIONS",
+    "BATCH_SECONDS",
+    "DEAD_LETTERS",
+    "DUPLICATES_DROPPED",
+    "EVENTS_IN",
+    "LAST_BATCH",
+    "RECORDS_OUT",
+]
 
 EVENTS_IN = Counter("touchstream_stream_messages_in_total", "Messages consumed", ["stage"])
 RECORDS_OUT = Counter("touchstream_stream_records_out_total", "Records produced", ["topic"])
 DEAD_LETTERS = Counter("touchstream_stream_dead_letters_total", "Messages sent to dead-letter", ["stage"])
+# Copies of an accepted event re-sent with only other receipt stamps (streams.dedupe RETRY); copies
+# with other content are dead letters ("duplicate event id: first copy kept").
+DUPLICATES_DROPPED = Counter(
+    "touchstream_stream_duplicates_dropped_total", "Re-sent copies of an accepted event dropped", ["stage"]
+)
 BATCH_SECONDS = Histogram(
     "touchstream_stream_batch_seconds",
     "Processing time of one consumed batch (state, outputs, changelog)",

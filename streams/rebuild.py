@@ -13,11 +13,17 @@ visitor table of stage 1 is not seeded: a known visitor's next event reaches its
 its person. Conversions a late touch can still revise come back as hand-over items
 (``["h", pending]``, :mod:`streams.revisions`) with their stored revision + 1 and the event ids
 their credits name, so the next revision zeroes what left.
+
+Stage 1's ``dedupe`` table (:mod:`streams.dedupe`) is re-seeded too: the event ids of ``touchpoints``
+rows the sink inserted within ``TOUCHSTREAM_DEDUPE_DAYS`` go to ``touchstream.events`` in seed envelopes,
+keyed as the collector keyed their events (anonymous id, else person, account, event id), so a
+replay of an event accepted before the broker log was lost is still dropped.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from kafka import KafkaProducer
 
@@ -25,11 +31,14 @@ from schemas import jsonio, tables
 from schemas.settings import Settings
 from sinks.client import connect
 from streams.config import StreamTopics
+from streams.dedupe import DAY_S, seed_envelope
 from streams.enrich import enters_journey
 from streams.identity import account_key, person_key, visitor_key
 from streams.journeys import Conversion, Pending, Touchpoint
 
 __all__ = ["rebuild_state"]
+
+SEED_CHUNK = 5000  # ids per seed envelope: ~50 bytes each, far below the 1 MB broker default
 
 
 def rebuild_state(
@@ -42,6 +51,7 @@ def rebuild_state(
     """Produce seed items to ``by-account``; returns how many messages were produced."""
     lookback_days = max(settings.lookback_demand_gen_days, settings.lookback_lead_gen_days)
     topic = (topics or StreamTopics()).by_account
+    events_topic = (topics or StreamTopics()).events
     ch = connect(clickhouse_url, database=database)
     # Touches as the live state keeps them: the lookback behind the lateness horizon (= lookback).
     pending_since = datetime.now(UTC) - timedelta(days=lookback_days)
@@ -116,7 +126,29 @@ def rebuild_state(
                 topic, jsonio.dumps([["l", person_key(person), ts]]), key=visitor_key(anonymous_id).encode()
             )
             sent += 1
+        for key, ids in _seen_ids(ch, settings.dedupe_days):
+            for start in range(0, len(ids), SEED_CHUNK):
+                producer.send(events_topic, seed_envelope(ids[start : start + SEED_CHUNK]), key=key.encode())
+                sent += 1
         producer.flush()
     finally:
         producer.close()
     return sent
+
+
+def _seen_ids(ch: Any, days: int) -> list[tuple[str, list[tuple[str, int]]]]:
+    """(partition key, [(event id, arrival day)]) of the touchpoints inserted within ``days`` days.
+
+    The key is the collector's (``Event.partition_key``) as far as a touchpoint row tells it: its
+    stitched person is the event's person id or e-mail, its account the named domain.
+    """
+    if days <= 0:
+        return []
+    today = int(datetime.now(UTC).timestamp() // DAY_S)
+    rows = ch.execute(
+        f"SELECT multiIf(anonymous_id != '', anonymous_id, person_id != '', person_id, account_id != '', account_id, event_id) AS k, "  # noqa: S608
+        f"groupUniqArray((event_id, toUInt32(toDate(inserted_at)))) FROM {tables.TOUCHPOINTS} "
+        f"WHERE inserted_at >= %(since)s GROUP BY k",
+        {"since": datetime.fromtimestamp((today - days) * DAY_S, UTC)},
+    )
+    return [(key, sorted((str(e), int(d)) for e, d in ids)) for key, ids in rows]

@@ -7,7 +7,8 @@ agent write each changed visitor once per batch instead of once per event.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from schemas.errors import InvalidEvent, TouchstreamError
 from schemas.events import Event, IdentifyEvent, SpendEvent, parse_event
 from streams.config import StreamConfig, StreamTopics
 from streams.dead_letter import dead_letter
+from streams.dedupe import DAY_S, REASON, SEED_PREFIX, SeenTable, Verdict
 from streams.enrich import enrich, spend_record
 from streams.erasure import control_keys
 from streams.identity import DeviceState, Link, person_key, stitch, visitor_key
@@ -36,6 +38,11 @@ class BatchOutput:
     writes: dict[str, tuple[bytes | None, int]] = field(default_factory=dict)
     forwards: dict[str, list[list[object]]] = field(default_factory=dict)  # entity -> journey items
     dead_letters: int = 0
+    # The ``dedupe`` table's changes (streams.dedupe), shaped like ``writes``; and the copies dropped
+    # as re-sent (same content, another receipt).
+    seen: dict[str, tuple[bytes | None, int]] = field(default_factory=dict)
+    seen_index: dict[bytes, bytes | None] = field(default_factory=dict)  # streams.dedupe.apply_index
+    retries: int = 0
 
     def forward(self, entity: str, item: list[object]) -> None:
         self.forwards.setdefault(entity, []).append(item)
@@ -52,13 +59,39 @@ def _link_item(link: Link) -> list[object]:
 
 
 def process_events(
-    config: StreamConfig, raw: list[bytes], load: Callable[[str], bytes | None]
+    config: StreamConfig,
+    raw: list[bytes],
+    load: Callable[[str], bytes | None],
+    *,
+    seen_load: Callable[[str], bytes | None] | None = None,
+    seen_index: Mapping[bytes, bytes] | None = None,
+    partitions: Sequence[int] | None = None,
+    now: float | None = None,
 ) -> BatchOutput:
-    """Process one batch of ``touchstream.events`` values; never raises on bad data."""
+    """Process one batch of ``touchstream.events`` values; never raises on bad data.
+
+    ``seen_load`` reads the ``dedupe`` table and ``seen_index`` is the worker's index of it (none: an
+    empty one; :mod:`streams.dedupe`), ``partitions`` gives each value's partition (none: all 0),
+    ``now`` the arrival time that dates new entries (none: the clock).
+    """
     out = BatchOutput()
     topics = config.topics
     states: dict[str, DeviceState | None] = {}
+    seen = None
+    if config.dedupe_days > 0:
+        day = int((now if now is not None else time.time()) // DAY_S)
+        seen = SeenTable(seen_index or {}, seen_load or _nothing, day, config.dedupe_days)
     for index, value in enumerate(raw):
+        partition = partitions[index] if partitions is not None else 0
+        if seen is not None:
+            seen.seen_partition(partition, index)
+        if value.startswith(SEED_PREFIX):  # streams.rebuild: ids the sink holds (streams.dedupe)
+            try:
+                if seen is not None:
+                    seen.seed(value, partition)
+            except (ValueError, TypeError) as exc:
+                _reject(out, topics, "invalid control envelope", value, details={"error": repr(exc)})
+            continue
         try:
             erased = control_keys(value)
         except ValueError as exc:
@@ -74,13 +107,30 @@ def process_events(
         except InvalidEvent as exc:
             _reject(out, topics, "invalid event", value, errors=exc.as_dicts())
             continue
+        verdict = seen.check(event, value) if seen is not None else None
+        if verdict is Verdict.CONFLICT:
+            _reject(out, topics, REASON, value, details={"event_id": str(event.event_id)})
+            continue
+        if verdict is Verdict.RETRY:
+            out.retries += 1
+            continue
         try:
             _one(config, out, states, load, index, event)
         except (TouchstreamError, ValueError, TypeError, KeyError) as exc:
             # A valid event the code cannot handle is a bug to look at, not a reason to stop the stream.
             _reject(out, topics, "unprocessable event", value, details={"error": repr(exc)})
+            continue
+        if seen is not None and verdict is Verdict.NEW:
+            seen.accept(event, index, partition)
+    if seen is not None:
+        seen.finish()
+        out.seen, out.seen_index = seen.writes, seen.entries
     out.flush_forwards(topics.by_account)
     return out
+
+
+def _nothing(key: str) -> bytes | None:
+    return None
 
 
 def _reject(out: BatchOutput, topics: StreamTopics, reason: str, value: bytes, **kw: Any) -> None:
