@@ -283,30 +283,41 @@ def test_unmapped_track_is_a_product_event_not_a_touchpoint(
     ]
 
 
+def _samples(url: str, name: str) -> list[Any]:
+    text = httpx.get(url, timeout=5).text
+    return [s for family in text_string_to_metric_families(text) for s in family.samples if s.name == name]
+
+
 def _rows_inserted(pipeline: Pipeline) -> dict[str, float]:
     """The sink's count of rows ClickHouse acknowledged, per table (raw inserts, before any merge)."""
-    text = httpx.get(pipeline.endpoints["metrics_sink"], timeout=5).text
-    return {
-        sample.labels["table"]: sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "touchstream_sink_rows_inserted_total"
-    }
+    samples = _samples(pipeline.endpoints["metrics_sink"], "touchstream_sink_rows_inserted_total")
+    return {sample.labels["table"]: sample.value for sample in samples}
+
+
+def _replays_caught(pipeline: Pipeline) -> float:
+    """Copies the stream workers refused as replays of an accepted event id (streams.dedupe):
+    dropped as a re-receipt, or dead-lettered when the SDK re-stamped them."""
+    url = pipeline.endpoints["metrics_worker"]
+    names = ("touchstream_stream_duplicates_dropped_total", "touchstream_stream_dead_letters_total")
+    return sum(s.value for name in names for s in _samples(url, name) if s.labels.get("stage") == "enrich")
 
 
 def _wait_all_inserted(pipeline: Pipeline) -> dict[str, float]:
-    """Until ClickHouse acknowledged every row sent, both copies of each replayed call included.
+    """Until every copy sent is accounted for, both copies of each replayed call included.
 
-    Touchpoints: 3 Segment calls twice, plus the RudderStack and Snowplow pages; product events: 1
-    twice. The sink's insert count is the witness because the tables merge duplicates on their own.
+    Touchpoints: the 3 Segment touches once (their replays, with the identify and group replays,
+    are the 5 copies the workers refuse), plus the RudderStack and Snowplow pages; product events
+    (which skip the stream) arrive twice and the table merges them. Counters are the witness because
+    the tables merge duplicates on their own.
     """
-    wanted = {"touchpoints": 8.0, "product_events": 2.0}
-    return pipeline.wait(
-        "every copy inserted",
-        lambda: (
-            got if all((got := _rows_inserted(pipeline)).get(t, 0) >= n for t, n in wanted.items()) else None
-        ),
-    )
+    wanted = {"touchpoints": 5.0, "product_events": 2.0}
+
+    def probe() -> dict[str, float] | None:
+        got = _rows_inserted(pipeline)
+        done = all(got.get(t, 0) >= n for t, n in wanted.items()) and _replays_caught(pipeline) >= 5
+        return got if done else None
+
+    return pipeline.wait("every copy inserted or refused", probe)
 
 
 def test_replayed_message_ids_count_once(pipeline: Pipeline, sent: Sent, ch: Client) -> None:
