@@ -73,6 +73,9 @@ class IdentityRecord(_Record):
     # (identify, form, crm, group, alias, or the event type). Empty in records of older workers.
     event_id: str = ""
     source: str = ""
+    # Why a guard held this link back ('' = applied): role_address, free_mail_domain, shared_device
+    # (streams.guards). Held records travel on touchstream.identity-held to identity_edges only.
+    held: str = ""
 
 
 class ConversionRecord(_Record):

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     self_reported_map: Path | None = Field(
         None, description="YAML mapping 'how did you hear about us' answers to channels (default bundled)"
     )
+    identity_guards: Path | None = Field(
+        None, description="YAML of the identity guards: role addresses, shared devices (default bundled)"
+    )
     dedupe_days: int = Field(
         7, ge=0, description="days stage 1 remembers an event id to drop later copies of it (0 = off)"
     )

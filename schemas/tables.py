@@ -10,6 +10,7 @@ __all__ = [
     "DATABASE",
     "IDENTITIES",
     "IDENTITY_EDGES",
+    "IDENTITY_REVOCATIONS",
     "PRODUCT_EVENTS",
     "SCHEMA_MIGRATIONS",
     "SELF_REPORTS",
@@ -23,6 +24,8 @@ TOUCHPOINTS = "touchpoints"
 IDENTITIES = "identities"
 # The merge log: every identity link with the event that asserted it (migration 0010).
 IDENTITY_EDGES = "identity_edges"
+# `touchstream identity split / unlink / relink`: the latest row per edge says whether it is revoked (0013).
+IDENTITY_REVOCATIONS = "identity_revocations"
 CONVERSIONS = "conversions"
 ATTRIBUTION_CREDITS = "attribution_credits"
 SPEND = "spend"

@@ -15,6 +15,7 @@ __all__ = [
     "DEAD_LETTER",
     "EVENTS",
     "IDENTITIES",
+    "IDENTITY_HELD",
     "PRODUCT_EVENTS",
     "SELF_REPORTS",
     "SINK_TOPICS",
@@ -27,6 +28,9 @@ DEAD_LETTER = "touchstream.dead-letter"  # rejects, with the reason and the orig
 BY_ACCOUNT = "touchstream.by-account"  # internal: enriched events repartitioned by account
 TOUCHPOINTS = "touchstream.touchpoints"  # enriched touchpoints -> ClickHouse touchpoints
 IDENTITIES = "touchstream.identities"  # identity links -> ClickHouse identities
+# Links a guard held back (shared device, role address, ...) -> ClickHouse identity_edges only, so they
+# are visible in the merge log but never reach the resolution tables.
+IDENTITY_HELD = "touchstream.identity-held"
 CONVERSIONS = "touchstream.conversions"  # conversions -> ClickHouse conversions
 CREDITS = "touchstream.credits"  # one record per credited touchpoint -> attribution_credits
 SPEND = "touchstream.spend"  # ad spend rows -> ClickHouse spend
@@ -36,5 +40,6 @@ SELF_REPORTS = "touchstream.self-reports"  # "How did you hear about us?" answer
 
 SINK_TOPICS: tuple[str, ...] = (
     TOUCHPOINTS, IDENTITIES, CONVERSIONS, CREDITS, SPEND, ALERTS, PRODUCT_EVENTS, SELF_REPORTS,
+    IDENTITY_HELD,
 )  # fmt: skip
 ALL_TOPICS: tuple[str, ...] = (EVENTS, DEAD_LETTER, BY_ACCOUNT, *SINK_TOPICS)

@@ -133,6 +133,7 @@ SPECS_BY_TOPIC: dict[str, TableSpec] = {
     topics.ALERTS: spec_for(records.AlertRecord, tables.ALERTS),
     topics.PRODUCT_EVENTS: spec_for(records.ProductEventRecord, tables.PRODUCT_EVENTS),
     topics.SELF_REPORTS: spec_for(records.SelfReportRecord, tables.SELF_REPORTS),
+    topics.IDENTITY_HELD: spec_for(records.IdentityRecord, tables.IDENTITY_EDGES),
 }
 
 

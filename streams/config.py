@@ -30,6 +30,7 @@ class StreamTopics:
     spend: str = topics.SPEND
     dead_letter: str = topics.DEAD_LETTER
     self_reports: str = topics.SELF_REPORTS
+    identity_held: str = topics.IDENTITY_HELD
 
     @classmethod
     def with_suffix(cls, suffix: str) -> StreamTopics:
@@ -42,6 +43,7 @@ class StreamTopics:
         return (
             self.events, self.by_account, self.touchpoints, self.identities,
             self.conversions, self.credits, self.spend, self.dead_letter, self.self_reports,
+            self.identity_held,
         )  # fmt: skip
 
 

@@ -33,10 +33,12 @@ __all__ = [
     "ErasureRequestError",
     "control_keys",
     "erasure_commands",
+    "produce_commands",
     "request_erasure",
 ]
 
 CONTROL_PREFIX = b'{"$control":'
+REVOKE_PREFIX = b'{"$control":"revoke"'  # streams.identity_control
 ERASE_ITEM = "x"
 # Event ids per stage-2 command: ~40 bytes each keeps a message far below the 1 MB broker default.
 CHUNK = 5000
@@ -49,11 +51,12 @@ class ErasureRequestError(StreamError):
 
 
 def control_keys(value: bytes) -> list[str] | None:
-    """The state keys an erase control envelope names; None if ``value`` is no control envelope.
+    """The state keys an erase control envelope names; None if ``value`` is no erase envelope.
 
-    Raises ``ValueError`` for an envelope that is not a well-formed erase command.
+    Raises ``ValueError`` for an envelope that is not a well-formed erase command. Other control
+    envelopes (``streams.identity_control``) are not erase commands: None.
     """
-    if not value.startswith(CONTROL_PREFIX):
+    if not value.startswith(CONTROL_PREFIX) or value.startswith(REVOKE_PREFIX):
         return None
     body = jsonio.loads(value)
     keys = body.get("keys") if isinstance(body, dict) else None
@@ -114,6 +117,12 @@ def request_erasure(
 ) -> int:
     """Produce the erasure commands and wait for the broker to have them; returns how many."""
     sends = erasure_commands(anonymous_ids, person_ids, event_ids, accounts, topics)
+    produce_commands(bootstrap, sends, timeout_s, what="erasure")
+    return len(sends)
+
+
+def produce_commands(bootstrap: str, sends: Sequence[Send], timeout_s: float, *, what: str) -> None:
+    """Produce control commands with acks=all and wait for every one; ``ErasureRequestError`` if not."""
     try:
         producer = KafkaProducer(
             bootstrap_servers=bootstrap, acks="all", request_timeout_ms=int(timeout_s * 1000)
@@ -126,7 +135,6 @@ def request_erasure(
         for future in futures:
             future.get(timeout=timeout_s)
     except KafkaError as exc:
-        raise ErasureRequestError(f"erasure commands not accepted by {bootstrap}: {exc}") from exc
+        raise ErasureRequestError(f"{what} commands not accepted by {bootstrap}: {exc}") from exc
     finally:
         producer.close(timeout=timeout_s)
-    return len(sends)

@@ -61,6 +61,7 @@ class IdentityRow:
     updated_at: datetime
     event_id: str = ""
     source: str = ""
+    held: str = ""
     v: int = 1
 
 
