@@ -135,8 +135,10 @@ class JourneyState:
     """Touches of one entity, its forwarding link, CRM markers and event-time watermark."""
 
     touches: list[Touchpoint] = field(default_factory=list)
-    parent: str = ""  # entity this one forwards to ('' = none)
+    parent: str = ""  # entity this one forwards to ('' = none): the latest link not revoked
     parent_ts: float = 0.0
+    links: dict[str, float] = field(default_factory=dict)  # parent -> latest link time
+    revoked: set[str] = field(default_factory=set)  # parents whose link `identity unlink` revoked
     lead: tuple[float, str] | None = None  # (ts, conversion id) of the earliest lead-creating conversion
     opportunity: tuple[float, str] | None = None
     watermark: float = 0.0  # highest event time seen
@@ -184,23 +186,39 @@ class JourneyState:
         return [t for t in self.touches[:end] if t.ts >= conversion_ts - windows.lookback(t.category)]
 
     def set_parent(self, parent: str, ts: float) -> bool:
-        """Apply a link; a later link wins (people moving accounts), an older one is ignored.
+        """Apply a link; True if the entity's parent changed.
 
-        The latest ``(ts, parent)`` wins, ties by parent key, so the result is the same in every
-        arrival order: the latest link by event time is all the link history the rule needs.
+        Every link is kept (its latest time per parent) so that revoking one can fall back to the
+        next; the parent is the latest ``(ts, parent)`` of the links not revoked, ties by parent key,
+        so the result is the same in every arrival order.
         """
-        if self.parent and (ts, parent) < (self.parent_ts, self.parent):
+        if ts <= self.links.get(parent, float("-inf")):
             return False
-        if parent == self.parent:
-            self.parent_ts = max(self.parent_ts, ts)
-            return False
+        self.links[parent] = ts
+        return self._choose()
+
+    def revoke(self, parent: str, revoked: bool) -> bool:
+        """Revoke (or restore) the link to ``parent`` (``touchstream identity unlink / relink``);
+        True if the entity's parent changed. A revoked link stays revoked when asserted again."""
+        if revoked:
+            self.revoked.add(parent)
+        else:
+            self.revoked.discard(parent)
+        return self._choose()
+
+    def _choose(self) -> bool:
+        live = [(ts, parent) for parent, ts in self.links.items() if parent not in self.revoked]
+        ts, parent = max(live) if live else (0.0, "")
+        changed = parent != self.parent
         self.parent, self.parent_ts = parent, ts
-        return True
+        return changed
 
     def to_json(self) -> dict[str, object]:
         return {
             "t": [t.to_json() for t in self.touches],
             "p": [self.parent, self.parent_ts],
+            "k": self.links,
+            "r": sorted(self.revoked),
             "l": list(self.lead) if self.lead else None,
             "o": list(self.opportunity) if self.opportunity else None,
             "w": self.watermark,
@@ -212,10 +230,14 @@ class JourneyState:
         link: list[object] = raw["p"]  # type: ignore[assignment]
         parent, parent_ts = link
         lead, opp = raw.get("l"), raw.get("o")
+        # State written before links were kept ("k") knew only the latest link.
+        links: dict[str, float] = raw.get("k") or ({str(parent): float(parent_ts)} if parent else {})  # type: ignore[assignment, arg-type]
         return cls(
             touches=[Touchpoint.from_json(t) for t in raw["t"]],  # type: ignore[attr-defined]
             parent=str(parent),
             parent_ts=float(parent_ts),  # type: ignore[arg-type]
+            links={str(k): float(v) for k, v in links.items()},
+            revoked={str(r) for r in raw.get("r") or ()},  # type: ignore[attr-defined]
             lead=(float(lead[0]), str(lead[1])) if lead else None,  # type: ignore[index]
             opportunity=(float(opp[0]), str(opp[1])) if opp else None,  # type: ignore[index]
             watermark=float(raw["w"]),  # type: ignore[arg-type]

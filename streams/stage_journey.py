@@ -5,14 +5,16 @@ Faust-free batch logic like :mod:`streams.stage_enrich`. Items per ``by-account`
 a link of this entity to its parent, ``["m", lead, opportunity]`` markers and ``["h", pending]``
 conversions handed over by a child (older ``m`` items carry a fourth element, ignored),
 ``["x", event_ids, drop]`` an erasure (see :mod:`streams.erasure`): those touches leave the
-journey, or with ``drop`` the whole entity goes. Conversions are credited, and re-credited whenever
+journey, or with ``drop`` the whole entity goes; ``["r", parent, revoked]`` revokes or restores the
+link to ``parent`` (:mod:`streams.identity_control`). Conversions are credited, and re-credited whenever
 their journey changes, by :mod:`streams.revisions`. A ``c`` item may carry a fourth element, the
 account its event names.
 
 A person (``p:``) keeps a copy of its touches after it links to an account and forwards each new
 one there. Its parent is its latest link by event time; when that changes, the old account gets an
 erasure of the person's touches (its conversions are revised without them) and the new account all
-of them (its conversions are revised with them), so every arrival order ends the same way. A
+of them (its conversions are revised with them), so every arrival order ends the same way. A revoked
+link does not count: revoking the current one moves the person to the latest link left, or to none. A
 conversion whose event names an account goes to that account; the person's touches do not follow
 it there.
 """
@@ -26,6 +28,7 @@ from streams.config import StreamConfig
 from streams.dead_letter import dead_letter
 from streams.erasure import ERASE_ITEM
 from streams.identity import account_key
+from streams.identity_control import REVOKE_ITEM
 from streams.journeys import Conversion, JourneyState, Pending, Touchpoint
 from streams.revisions import NEVER, account_of, add_conversion, emit, refresh, take_over
 from streams.stage_enrich import BatchOutput
@@ -48,11 +51,14 @@ def _hand_over(state: JourneyState, out: BatchOutput) -> None:
 
 
 def _move(state: JourneyState, before: str, out: BatchOutput) -> None:
-    """A person's link changed: its touches leave the old account and all go to the new one."""
+    """A person's link changed: its touches leave the old account and all go to the new one (none:
+    an unlinked person's touches stay its own journey)."""
     if before:
         ids = [t.event_id for t in state.touches]
         if ids:
             out.forward(before, [ERASE_ITEM, ids, False])
+    if not state.parent:
+        return
     for touch in state.touches:  # kept: the person may move again
         out.forward(state.parent, ["t", touch.to_json()])
     if state.lead or state.opportunity:  # markers of conversions buffered before the first link
@@ -88,15 +94,24 @@ def _apply(
     person = entity.startswith("p:")
     if kind == ERASE_ITEM:
         return NEVER if _erase(state, item) else None
-    if kind == "l":
-        old_parent, old_ts = state.parent, state.parent_ts
-        if not state.set_parent(str(item[1]), float(item[2])):  # type: ignore[arg-type]
-            # Same parent, later time: it must be stored, or an older link to another parent arriving
-            # next would win. Nothing to re-credit.
-            return LATER if state.parent_ts != old_ts else None
+    if kind in ("l", REVOKE_ITEM):
+        parent, old_parent = str(item[1]), state.parent
+        if kind == "l":
+            ts = float(item[2])  # type: ignore[arg-type]
+            if ts <= state.links.get(parent, float("-inf")):
+                return None
+            moved = state.set_parent(parent, ts)
+        else:
+            if bool(item[2]) == (parent in state.revoked):
+                return None
+            moved = state.revoke(parent, bool(item[2]))
+        if not moved:
+            # A link that is not (or not yet) the latest, or a later time of the current one: it must
+            # be stored, or the rule could not fall back to it. Nothing to re-credit.
+            return LATER
         if person:
             _move(state, old_parent, out)
-        else:
+        elif state.parent:
             _hand_over(state, out)
         return NEVER
     if person and kind == "c" and len(item) > 3 and item[3]:
