@@ -33,6 +33,7 @@ def worker(
             half_life_days=s.time_decay_half_life_days,
             self_reported_map=s.self_reported_map,
             dedupe_days=s.dedupe_days,
+            identity_guards=s.identity_guards,
         )
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)

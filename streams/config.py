@@ -9,6 +9,7 @@ from attribution import RULE_BASED_MODELS
 from attribution.self_reported import SelfReportedMapError, load_map
 from schemas import topics
 from streams.errors import RulesError
+from streams.guards import IdentityGuards, load_guards
 from streams.journeys import DAY, Windows
 from streams.rules import Rules, load_free_email_domains, load_rules
 
@@ -56,6 +57,7 @@ class StreamConfig:
     half_life_days: float = 7.0
     models: tuple[str, ...] = RULE_BASED_MODELS
     dedupe_days: int = 7  # days an event id's first accepted copy is remembered (0: off; streams.dedupe)
+    guards: IdentityGuards = field(default_factory=IdentityGuards)  # off unless built from the YAML
 
     @classmethod
     def build(
@@ -69,6 +71,7 @@ class StreamConfig:
         half_life_days: float = 7.0,
         self_reported_map: Path | None = None,
         dedupe_days: int = 7,
+        identity_guards: Path | None = None,
     ) -> StreamConfig:
         rules = load_rules(rules_path, brand_terms)
         if self_reported_map is not None:
@@ -83,4 +86,5 @@ class StreamConfig:
             windows=Windows(demand_gen_s=demand_gen_days * DAY, lead_gen_s=lead_gen_days * DAY),
             half_life_days=half_life_days,
             dedupe_days=dedupe_days,
+            guards=load_guards(identity_guards),
         )

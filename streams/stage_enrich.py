@@ -21,7 +21,7 @@ from streams.dead_letter import dead_letter
 from streams.dedupe import DAY_S, REASON, SEED_PREFIX, SeenTable, Verdict
 from streams.enrich import enrich, spend_record
 from streams.erasure import control_keys
-from streams.identity import DeviceState, Link, person_key, stitch, visitor_key
+from streams.identity import DeviceState, Link, company_domain, person_key, stitch, visitor_key
 from streams.rows import IdentityRow, encode
 
 __all__ = ["BatchOutput", "Send", "process_events"]
@@ -154,7 +154,8 @@ def _one(
         )
         return
     anon = event.anonymous_id
-    who = event.person_id or event.email
+    email, domain = _guarded(config, out, event)
+    who = event.person_id or email
     state_key = visitor_key(anon) if anon else person_key(who) if who else ""
     if state_key and state_key not in states:
         stored = load(state_key)
@@ -164,8 +165,8 @@ def _one(
         states.get(state_key),
         anonymous_id=anon,
         person_id=event.person_id,
-        email=event.email,
-        account_domain=event.account_domain,
+        email=email,
+        account_domain=domain,
         ts=ts,
         free_domains=config.free_domains,
     )
@@ -201,6 +202,36 @@ def _one(
 
 
 _SOURCES = {"identify": "identify", "form_submit": "form", "crm_stage": "crm"}
+
+
+def _guarded(config: StreamConfig, out: BatchOutput, event: Event) -> tuple[str | None, str | None]:
+    """The e-mail and account domain stitching may use, after the identity guards (streams.guards).
+
+    A role address (``sales@``) names its company but never a person; an explicit account domain that
+    is a free-mail provider names no account. What a guard held back is logged as a held edge on
+    ``identity-held`` (ClickHouse ``identity_edges`` only), so ``identity show`` can say why.
+    """
+    email, domain = event.email, event.account_domain
+
+    def hold(anon: str, person: str, account: str, reason: str) -> None:
+        row = IdentityRow(
+            anon, person, account, email or "", event.ts, str(event.event_id), _source(event), reason
+        )
+        out.sends.append((config.topics.identity_held, person.encode(), encode(row)))
+
+    if email and not event.person_id and config.guards.is_role_address(email):
+        company = company_domain(email, config.free_domains) or ""
+        hold(event.anonymous_id or "", email, company, "role_address")
+        domain, email = domain or company or None, None
+    if domain and _free(domain, config.free_domains):
+        hold("", event.person_id or email or "", domain, "free_mail_domain")
+        domain = None
+    return email, domain
+
+
+def _free(domain: str, free_domains: frozenset[str]) -> bool:
+    parts = domain.lower().removeprefix("www.").split(".")
+    return any(".".join(parts[i:]) in free_domains for i in range(len(parts) - 1))
 
 
 def _source(event: Event) -> str:
