@@ -34,7 +34,7 @@ def test_a_role_address_names_the_account_but_no_person(email: str) -> None:
     applied, held, items = _run({**FORM, "email": email})
     assert applied == []  # no device -> person edge, no person -> account edge
     assert [(h["anonymous_id"], h["person_id"], h["account_id"], h["held"]) for h in held] == [
-        ("d1", email, "acme.example", "role_address")
+        ("d1", email.lower(), "acme.example", "role_address")
     ]
     # The device links straight to the account the address names; its conversion rides along.
     [(entity, [link, conversion])] = items
