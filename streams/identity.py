@@ -11,7 +11,7 @@ which account all of the person's touches feed, so a person moving accounts take
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 __all__ = [
     "DeviceState",
@@ -53,20 +53,41 @@ def company_domain(email: str | None, free_domains: frozenset[str]) -> str | Non
 
 @dataclass(frozen=True, slots=True)
 class DeviceState:
-    """What one visitor is known to be: person, account and the event time that said so."""
+    """What one visitor is known to be: person, account and the event time that said so.
+
+    ``people``: every person the device was identified as, with the first event time (the shared-device
+    guard, :mod:`streams.guards`); ``revoked``: people `touchstream identity split` took off it.
+    """
 
     person: str = ""
     account: str = ""
     email: str = ""
     ts: float = 0.0
+    people: dict[str, float] = field(default_factory=dict, compare=True)
+    revoked: frozenset[str] = frozenset()
+
+    def firsts(self) -> list[float]:
+        """First identification times of the people not revoked: what makes a device shared."""
+        return [ts for person, ts in self.people.items() if person not in self.revoked]
 
     def to_json(self) -> list[object]:
-        return [self.person, self.account, self.email, self.ts]
+        if not self.people and not self.revoked:
+            return [self.person, self.account, self.email, self.ts]
+        return [self.person, self.account, self.email, self.ts, self.people, sorted(self.revoked)]
 
     @classmethod
     def from_json(cls, raw: list[object]) -> DeviceState:
-        person, account, email, ts = raw
-        return cls(str(person), str(account), str(email), float(ts))  # type: ignore[arg-type]
+        person, account, email, ts = raw[:4]
+        people: dict[str, float] = raw[4] if len(raw) > 4 else {}  # type: ignore[assignment]
+        revoked: list[str] = raw[5] if len(raw) > 5 else []  # type: ignore[assignment]
+        return cls(
+            str(person),
+            str(account),
+            str(email),
+            float(ts),  # type: ignore[arg-type]
+            {str(k): float(v) for k, v in people.items()},
+            frozenset(map(str, revoked)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +148,8 @@ def stitch(
             links.append(Link(person_key(who), account_key(account), ts))
         if differs and newer:
             same_person = not person or person == current.person
-            new_state = DeviceState(
+            new_state = replace(
+                current,
                 person=person or current.person,
                 # A new person on this device does not inherit the previous person's account.
                 account=account or (current.account if same_person else ""),
@@ -136,7 +158,7 @@ def stitch(
             )
         elif newer and ts > current.ts:
             # Same facts, newer time: remember it, or an older conflicting identify could win later.
-            new_state = DeviceState(current.person, current.account, current.email, ts)
+            new_state = replace(current, ts=ts)
     resolved_person = person or current.person
     resolved_account = account or (new_state.account if resolved_person == new_state.person else "")
     if links:

@@ -26,9 +26,10 @@ from streams.config import StreamTopics
 from streams.erasure import REVOKE_PREFIX, Send, produce_commands
 from streams.identity import account_key, person_key
 
-__all__ = ["REVOKE_ITEM", "parse_revocation", "request_revocation", "revocation_commands"]
+__all__ = ["REVOKE_ITEM", "SHARED_ITEM", "parse_revocation", "request_revocation", "revocation_commands"]
 
 REVOKE_ITEM = "r"
+SHARED_ITEM = "s"  # ["s", shared]: stage 1 tells a device's journey entity it is (no longer) shared
 EdgeKind = Literal["device", "account"]
 
 

@@ -139,6 +139,11 @@ class JourneyState:
     parent_ts: float = 0.0
     links: dict[str, float] = field(default_factory=dict)  # parent -> latest link time
     revoked: set[str] = field(default_factory=set)  # parents whose link `identity unlink` revoked
+    # A device (``v:``) keeps its touches and, per touch, the person stage 1 stamped it with: the touch
+    # belongs to that person while the device is not shared and that link is not revoked, else to the
+    # device's parent (streams.stage_journey, docs/identity.md).
+    stamps: dict[str, str] = field(default_factory=dict)  # event id -> person entity
+    shared: bool = False  # a shared device (streams.guards) links to nobody
     lead: tuple[float, str] | None = None  # (ts, conversion id) of the earliest lead-creating conversion
     opportunity: tuple[float, str] | None = None
     watermark: float = 0.0  # highest event time seen
@@ -168,6 +173,8 @@ class JourneyState:
         kept = [t for t in self.touches if t.ts >= horizon - windows.lookback(t.category)]
         dropped = len(self.touches) - len(kept)
         self.touches = kept
+        if self.stamps and dropped:
+            self.stamps = {t.event_id: self.stamps[t.event_id] for t in kept if t.event_id in self.stamps}
         for cid in [c for c, p in self.pending.items() if p.conversion.ts < horizon]:
             del self.pending[cid]
         return dropped
@@ -206,9 +213,21 @@ class JourneyState:
             self.revoked.discard(parent)
         return self._choose()
 
+    def set_shared(self, shared: bool) -> bool:
+        """Mark a device shared (or no longer); True if its parent changed."""
+        self.shared = shared
+        return self._choose()
+
+    def device_dest(self, event_id: str) -> str:
+        """Where a device's touch belongs: its stamped person if that still holds, else the parent."""
+        stamp = self.stamps.get(event_id, "")
+        if stamp and not self.shared and stamp not in self.revoked:
+            return stamp
+        return self.parent
+
     def _choose(self) -> bool:
         live = [(ts, parent) for parent, ts in self.links.items() if parent not in self.revoked]
-        ts, parent = max(live) if live else (0.0, "")
+        ts, parent = max(live) if live and not self.shared else (0.0, "")
         changed = parent != self.parent
         self.parent, self.parent_ts = parent, ts
         return changed
@@ -218,11 +237,13 @@ class JourneyState:
             "t": [t.to_json() for t in self.touches],
             "p": [self.parent, self.parent_ts],
             "k": self.links,
-            "r": sorted(self.revoked),
             "l": list(self.lead) if self.lead else None,
             "o": list(self.opportunity) if self.opportunity else None,
             "w": self.watermark,
             "c": [p.to_json() for p in self.pending.values()],
+            **({"r": sorted(self.revoked)} if self.revoked else {}),
+            **({"s": self.stamps} if self.stamps else {}),
+            **({"h": True} if self.shared else {}),
         }
 
     @classmethod
@@ -238,6 +259,8 @@ class JourneyState:
             parent_ts=float(parent_ts),  # type: ignore[arg-type]
             links={str(k): float(v) for k, v in links.items()},
             revoked={str(r) for r in raw.get("r") or ()},  # type: ignore[attr-defined]
+            stamps={str(k): str(v) for k, v in (raw.get("s") or {}).items()},  # type: ignore[attr-defined]
+            shared=bool(raw.get("h")),
             lead=(float(lead[0]), str(lead[1])) if lead else None,  # type: ignore[index]
             opportunity=(float(opp[0]), str(opp[1])) if opp else None,  # type: ignore[index]
             watermark=float(raw["w"]),  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from streams.dedupe import DAY_S, REASON, SEED_PREFIX, SeenTable, Verdict
 from streams.enrich import enrich, spend_record
 from streams.erasure import control_keys
 from streams.identity import DeviceState, Link, company_domain, person_key, stitch, visitor_key
+from streams.identity_control import REVOKE_ITEM, SHARED_ITEM, parse_revocation
 from streams.rows import IdentityRow, encode
 
 __all__ = ["BatchOutput", "Send", "process_events"]
@@ -93,9 +94,13 @@ def process_events(
                 _reject(out, topics, "invalid control envelope", value, details={"error": repr(exc)})
             continue
         try:
+            revocation = parse_revocation(value)
             erased = control_keys(value)
         except ValueError as exc:
             _reject(out, topics, "invalid control envelope", value, details={"error": repr(exc)})
+            continue
+        if revocation is not None:
+            _revoke(config, out, states, load, index, revocation)
             continue
         if erased is not None:
             for key in erased:  # streams.erasure: forget these visitors / persons
@@ -170,16 +175,24 @@ def _one(
         ts=ts,
         free_domains=config.free_domains,
     )
-    if result.changed and state_key:
-        states[state_key] = result.state
-        out.writes[state_key] = (jsonio.dumps(result.state.to_json()), index)
-    if result.links and result.person:
-        email = event.email or ""
-        edge = (str(event.event_id), _source(event))
-        for record in _identities(anon or "", result.person, result.account, email, event.ts, edge):
+    edge = (str(event.event_id), _source(event))
+    logged = bool(result.links and result.person)
+    if logged:
+        for record in _identities(
+            anon or "", result.person, result.account, event.email or "", event.ts, edge
+        ):
             out.sends.append((topics.identities, result.person.encode(), encode(record)))
     for link in result.links:
         out.forward(link.child, _link_item(link))
+    new_state = result.state
+    if anon and who and ts < new_state.people.get(who, float("inf")):
+        new_state = _identified(config, out, new_state, anon, who, ts)
+        if not logged:  # the device edge's first time, which the shared-device rule reads in SQL too
+            row = _identities(anon, who, result.account, event.email or "", event.ts, edge)[0]
+            out.sends.append((topics.identities, who.encode(), encode(row)))
+    if state_key and (result.changed or new_state is not result.state):
+        states[state_key] = new_state
+        out.writes[state_key] = (jsonio.dumps(new_state.to_json()), index)
     if isinstance(event, IdentifyEvent):
         return
     enriched = enrich(config.rules, event, result.person, result.account)
@@ -190,7 +203,11 @@ def _one(
         out.sends.append((topics.self_reports, key, encode(enriched.self_report)))
     if not result.route:
         return  # an unidentified public mention: touchpoint row only
-    if enriched.touch is not None:
+    if enriched.touch is not None and anon:
+        # Through the device, stamped with its person: the device decides where each of its touches
+        # belongs, so a split or a shared device can take them back (streams.stage_journey._device).
+        out.forward(visitor_key(anon), ["t", enriched.touch.to_json(), result.person])
+    elif enriched.touch is not None:
         out.forward(result.route, ["t", enriched.touch.to_json()])
     if enriched.conversion is not None:
         # The account the event names rides along: a person entity sends the conversion there, not
@@ -202,6 +219,47 @@ def _one(
 
 
 _SOURCES = {"identify": "identify", "form_submit": "form", "crm_stage": "crm"}
+
+
+def _identified(
+    config: StreamConfig, out: BatchOutput, state: DeviceState, anon: str, who: str, ts: float
+) -> DeviceState:
+    """Remember when the device was first identified as ``who``; tell its journey if that made the
+    device shared (streams.guards)."""
+    before = config.guards.shared(state.firsts())
+    state = replace(state, people={**state.people, who: ts})
+    _tell_shared(config, out, anon, before, state)
+    return state
+
+
+def _tell_shared(config: StreamConfig, out: BatchOutput, anon: str, before: bool, state: DeviceState) -> None:
+    after = config.guards.shared(state.firsts())
+    if after != before:
+        out.forward(visitor_key(anon), [SHARED_ITEM, after])
+
+
+def _revoke(
+    config: StreamConfig,
+    out: BatchOutput,
+    states: dict[str, DeviceState | None],
+    load: Callable[[str], bytes | None],
+    index: int,
+    revocation: tuple[str, str, bool],
+) -> None:
+    """``touchstream identity split`` / ``relink`` of a device edge (streams.identity_control)."""
+    anon, person, revoked = revocation
+    key = visitor_key(anon)
+    if key not in states:
+        stored = load(key)
+        states[key] = DeviceState.from_json(jsonio.loads(stored)) if stored else None
+    state = states[key] or DeviceState()
+    before = config.guards.shared(state.firsts())
+    new = replace(state, revoked=state.revoked | {person} if revoked else state.revoked - {person})
+    out.forward(key, [REVOKE_ITEM, person_key(person), revoked])
+    _tell_shared(config, out, anon, before, new)
+    if new != state:
+        states[key] = new
+        out.writes[key] = (jsonio.dumps(new.to_json()), index)
 
 
 def _guarded(config: StreamConfig, out: BatchOutput, event: Event) -> tuple[str | None, str | None]:

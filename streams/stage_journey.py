@@ -27,8 +27,8 @@ from schemas import jsonio
 from streams.config import StreamConfig
 from streams.dead_letter import dead_letter
 from streams.erasure import ERASE_ITEM
-from streams.identity import account_key
-from streams.identity_control import REVOKE_ITEM
+from streams.identity import account_key, person_key
+from streams.identity_control import REVOKE_ITEM, SHARED_ITEM
 from streams.journeys import Conversion, JourneyState, Pending, Touchpoint
 from streams.revisions import NEVER, account_of, add_conversion, emit, refresh, take_over
 from streams.stage_enrich import BatchOutput
@@ -39,15 +39,13 @@ LATER = float("inf")  # "changed, but no conversion is affected": the state is w
 
 
 def _hand_over(state: JourneyState, out: BatchOutput) -> None:
-    """Retroactive merge: the buffered touches, markers and conversions move to the parent entity."""
-    for touch in state.touches:
-        out.forward(state.parent, ["t", touch.to_json()])
+    """Retroactive merge: a device's markers and conversions move to its parent (its touches are
+    routed one by one, see ``_device``)."""
     if state.lead or state.opportunity:
         lead, opportunity = state.lead, state.opportunity
         out.forward(state.parent, ["m", lead and list(lead), opportunity and list(opportunity)])
     for item in take_over(state):  # after touches and markers: re-credited on the parent
         out.forward(state.parent, item)
-    state.touches = []
 
 
 def _move(state: JourneyState, before: str, out: BatchOutput) -> None:
@@ -67,6 +65,52 @@ def _move(state: JourneyState, before: str, out: BatchOutput) -> None:
         state.lead = state.opportunity = None  # they moved with those conversions, once
     for item in take_over(state):
         out.forward(state.parent, item)
+
+
+def _device(config: StreamConfig, out: BatchOutput, state: JourneyState, item: list[object]) -> float | None:
+    """A device's touch, link, revocation or shared flag (``["s", shared]``, from stage 1).
+
+    The device keeps its touches; each goes where :meth:`JourneyState.device_dest` says (its stamped
+    person, else the device's parent, else nowhere: the device's own journey). When a link, a
+    revocation or the shared flag changes that, the touches that change owner leave the old one (an
+    erasure, which a person passes on to its account) and go to the new one, so the answer is the rule's
+    in every arrival order; ``relink`` brings them back.
+    """
+    kind = item[0]
+    if kind == "t":
+        touch = Touchpoint.from_json(item[1])  # type: ignore[arg-type]
+        if not state.add(touch, config.windows):
+            return None  # redelivered or too old
+        if len(item) > 2 and item[2]:
+            state.stamps[touch.event_id] = person_key(str(item[2]))
+        dest = state.device_dest(touch.event_id)
+        if not dest:
+            return touch.ts  # the device's own journey
+        out.forward(dest, ["t", item[1]])
+        return LATER
+    before = {t.event_id: state.device_dest(t.event_id) for t in state.touches}
+    old = (state.parent, dict(state.links), set(state.revoked), state.shared)
+    if kind == "l":
+        state.set_parent(str(item[1]), float(item[2]))  # type: ignore[arg-type]
+    elif kind == REVOKE_ITEM:
+        state.revoke(str(item[1]), bool(item[2]))
+    else:
+        state.set_shared(bool(item[1]))
+    if (state.parent, state.links, state.revoked, state.shared) == old:
+        return None
+    leaving: dict[str, list[str]] = {}
+    for touch in state.touches:
+        was, now = before[touch.event_id], state.device_dest(touch.event_id)
+        if was != now:
+            if was:
+                leaving.setdefault(was, []).append(touch.event_id)
+            if now:
+                out.forward(now, ["t", touch.to_json()])
+    for dest, ids in leaving.items():
+        out.forward(dest, [ERASE_ITEM, ids, False])
+    if state.parent and state.parent != old[0]:
+        _hand_over(state, out)  # markers and conversions buffered while the device had no parent
+    return NEVER
 
 
 def _erase(state: JourneyState, item: list[object]) -> bool:
@@ -93,7 +137,11 @@ def _apply(
     kind = item[0]
     person = entity.startswith("p:")
     if kind == ERASE_ITEM:
+        if person and not item[2] and state.parent:
+            out.forward(state.parent, item)  # a device took touches back: they leave the account too
         return NEVER if _erase(state, item) else None
+    if entity.startswith("v:") and kind in ("l", REVOKE_ITEM, SHARED_ITEM, "t"):
+        return _device(config, out, state, item)
     if kind in ("l", REVOKE_ITEM):
         parent, old_parent = str(item[1]), state.parent
         if kind == "l":
@@ -109,10 +157,7 @@ def _apply(
             # A link that is not (or not yet) the latest, or a later time of the current one: it must
             # be stored, or the rule could not fall back to it. Nothing to re-credit.
             return LATER
-        if person:
-            _move(state, old_parent, out)
-        elif state.parent:
-            _hand_over(state, out)
+        _move(state, old_parent, out)
         return NEVER
     if person and kind == "c" and len(item) > 3 and item[3]:
         out.forward(account_key(str(item[3])), item)  # the account its event names
