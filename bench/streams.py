@@ -395,6 +395,34 @@ def stage1_dedupe(events: list[tuple[bytes, bytes]], repeat: int, batch: int = 2
           f"  rocksdb {statistics.median(worker[f'disk {config.dedupe_days}']):.1f} MB")  # fmt: skip
 
 
+GUARDS_OFF = "role_local_parts: []\nshared_device: {max_people: 0}\nperson_max_accounts: 0\n"
+
+
+def guards_on_off(events: list[tuple[bytes, bytes]], repeat: int) -> None:
+    """A real worker with the identity guards (streams/identity_guards.yaml) on vs off, alternating."""
+    worker: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedKafka(Path(tmp)) as kafka:
+        off = Path(tmp) / "guards-off.yaml"
+        off.write_text(GUARDS_OFF, encoding="utf-8")
+        for _ in range(repeat):
+            for name, path in (("off", str(off)), ("on", "")):
+                if path:
+                    os.environ["TOUCHSTREAM_IDENTITY_GUARDS"] = path
+                else:
+                    os.environ.pop("TOUCHSTREAM_IDENTITY_GUARDS", None)
+                rate, cpu, _, _ = run_workers(kafka.bootstrap, Path(tmp), events, 1)
+                worker.setdefault(f"rate {name}", []).append(rate)
+                worker.setdefault(f"cpu {name}", []).append(cpu)
+    os.environ.pop("TOUCHSTREAM_IDENTITY_GUARDS", None)
+    print(
+        f"1 real worker, {len(events)} events: events/s wall-clock and per CPU-second, identity guards off vs on"
+    )
+    for name in ("off", "on"):
+        ratio = statistics.median(worker[f"cpu {name}"]) / statistics.median(worker["cpu off"])
+        print(f"  guards {name:3} : {_spread(worker[f'rate {name}'])} events/s;"
+              f" {_spread(worker[f'cpu {name}'])} /cpu-s = {ratio:.3f}x")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=60_000)
@@ -405,7 +433,12 @@ def main() -> None:
                     help="also run 1 worker on the same events shuffled (an out-of-order backfill) and compare")  # fmt: skip
     ap.add_argument("--stage1-dedupe", action="store_true",
                     help="only time stage 1 in process with the first-copy check on and off")  # fmt: skip
+    ap.add_argument("--guards", action="store_true",
+                    help="only time one real worker with the identity guards on and off")  # fmt: skip
     args = ap.parse_args()
+    if args.guards:
+        guards_on_off(make_events(args.events, args.accounts, args.days), args.repeat)
+        return
     if args.stage1_dedupe:
         stage1_dedupe(make_events(args.events, args.accounts, args.days), args.repeat)
         return

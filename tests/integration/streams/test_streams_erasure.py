@@ -66,17 +66,23 @@ def test_forgotten_person_gets_no_credit_and_their_device_starts_over(
     produce(kafka_bootstrap, t.events, [ann.opportunity])
     opp_id = ann.opportunity["event_id"]
 
-    def _opportunity_done(rs: list[dict[str, Any]]) -> bool:
-        return {r["model"] for r in rs if r["conversion_id"] == opp_id} >= {"linear", "first", "last"}
+    def _latest(rs: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
+        """(model, event id) -> credit of the opportunity's latest revision, zero rows left out."""
+        mine = [r for r in rs if r["conversion_id"] == opp_id]
+        top = max((r["revision"] for r in mine), default=-1)
+        return {
+            (r["model"], r["event_id"]): r["credit"] for r in mine if r["revision"] == top and r["credit"]
+        }
 
-    credits = [
-        r
-        for r in read_until(kafka_bootstrap, t.credits, _opportunity_done, timeout_s=30)
-        if r["conversion_id"] == opp_id
-    ]
-    linear = {r["event_id"]: r["credit"] for r in credits if r["model"] == "linear"}
+    def _opportunity_done(rs: list[dict[str, Any]]) -> bool:
+        # The opportunity may be credited to (none) first, then revised when Bob's touches reach the
+        # account through his device and person: wait for a revision that credits them.
+        return {e for (m, e) in _latest(rs) if m == "linear"} >= bob_ids
+
+    latest = _latest(read_until(kafka_bootstrap, t.credits, _opportunity_done, timeout_s=30))
+    linear = {e: c for (m, e), c in latest.items() if m == "linear"}
     assert linear == pytest.approx({e: 0.5 for e in bob_ids}), workers.log()
-    assert {r["event_id"] for r in credits} == bob_ids  # no model credits Ann's touches
+    assert {e for (_, e) in latest} == bob_ids  # no model credits Ann's touches
     letters = read_until(kafka_bootstrap, t.dead_letter, lambda rs: False, timeout_s=1)
     assert letters == []
     assert workers.procs[0].poll() is None
