@@ -227,6 +227,10 @@ class JourneyState:
 
     def _choose(self) -> bool:
         live = [(ts, parent) for parent, ts in self.links.items() if parent not in self.revoked]
+        # A device known as a person goes by that person, as account_journeys does; a link straight to
+        # an account (an account-only identify, a role address) counts only while it knows nobody.
+        people = [link for link in live if link[1].startswith("p:")]
+        live = people or live
         ts, parent = max(live) if live and not self.shared else (0.0, "")
         changed = parent != self.parent
         self.parent, self.parent_ts = parent, ts

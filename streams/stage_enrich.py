@@ -176,20 +176,24 @@ def _one(
         free_domains=config.free_domains,
     )
     edge = (str(event.event_id), _source(event))
+    rows = _identities(anon or "", result.person, result.account, event.email or "", event.ts, edge)
     logged = bool(result.links and result.person)
-    if logged:
-        for record in _identities(
-            anon or "", result.person, result.account, event.email or "", event.ts, edge
-        ):
-            out.sends.append((topics.identities, result.person.encode(), encode(record)))
-    for link in result.links:
-        out.forward(link.child, _link_item(link))
     new_state = result.state
     if anon and who and ts < new_state.people.get(who, float("inf")):
         new_state = _identified(config, out, new_state, anon, who, ts)
-        if not logged:  # the device edge's first time, which the shared-device rule reads in SQL too
-            row = _identities(anon, who, result.account, event.email or "", event.ts, edge)[0]
-            out.sends.append((topics.identities, who.encode(), encode(row)))
+        rows = rows if logged else rows[:1]
+        logged = True  # the device edge's first time, which the shared-device rule reads in SQL too
+    if logged:
+        for record in rows:
+            out.sends.append((topics.identities, record.person_id.encode(), encode(record)))
+    for link in result.links:
+        out.forward(link.child, _link_item(link))
+    if logged and anon and result.person:
+        # Every device row ClickHouse gets is a link the device's journey gets too: both then take the
+        # device's latest person from the same times (the device ignores a link that is not newer).
+        device_link = Link(visitor_key(anon), person_key(result.person), ts)
+        if device_link not in result.links:
+            out.forward(device_link.child, _link_item(device_link))
     if state_key and (result.changed or new_state is not result.state):
         states[state_key] = new_state
         out.writes[state_key] = (jsonio.dumps(new_state.to_json()), index)
