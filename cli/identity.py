@@ -179,12 +179,13 @@ def _change_edge(kind: EdgeKind, child: str, parent: str, revoked: bool, reason:
         request_revocation(bootstrap, kind, child, parent, revoked)
     except (ErasureRequestError, ValueError) as exc:
         running.fail(f"the stream workers were not told, nothing changed: {exc}", 1)
-    row = {
+    now = datetime.now(UTC)
+    row: dict[str, Any] = {
         "kind": kind,
         "child": child,
         "parent": parent,
         "revoked": int(revoked),
-        "at": datetime.now(UTC),
+        "at": now,
         "reason": reason,
         "actor": _actor(),
     }
@@ -202,11 +203,8 @@ def _change_edge(kind: EdgeKind, child: str, parent: str, revoked: bool, reason:
             1,
         )
     if fmt == "json":
-        typer.echo(
-            jsonio.dumps(
-                {**row, "at": row["at"].isoformat(timespec="milliseconds").replace("+00:00", "Z")}
-            ).decode()
-        )
+        at = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        typer.echo(jsonio.dumps({**row, "at": at}).decode())
         return
     what = "revoked" if revoked else "restored"
     typer.echo(f"{what} {edge} (reason: {reason or '-'}, by {row['actor'] or '-'})")

@@ -222,6 +222,8 @@ def test_kpis_show_the_match_rates(clickhouse_url: str, database: str, tmp_path:
     assert {k: r["current"] for k, r in rows.items()} == {
         "touches resolved to an account": 0.6667,
         "conversions with a touch in their window": 0.5,
+        "shared devices": 0,
+        "identity links held back": 0,
     }
     table = CliRunner().invoke(app, ["kpis", "--since", "2026-03-01"], env=env)
     assert "Identity match rate" in table.output and "touches resolved to an account" in table.output
