@@ -11,12 +11,13 @@ from embedded.errors import EmbeddedServiceError
 from schemas.settings import Settings
 from sinks.client import connect
 from sinks.migrate import apply_migrations, apply_retention, ensure_analyst_user
+from streams.guards import load_guards
 
 __all__ = ["migrate"]
 
 
 def _migrate(client: Client, database: str, settings: Settings, console: Console) -> None:
-    applied = apply_migrations(client, database)
+    applied = apply_migrations(client, database, load_guards(settings.identity_guards))
     for name in applied:
         console.print(f"applied {name}")
     if not applied:

@@ -27,6 +27,7 @@ from schemas.settings import Settings
 from sinks.client import connect
 from sinks.migrate import apply_migrations
 from streams.admin import ensure_topics
+from streams.guards import load_guards
 from streams.rebuild import rebuild_state
 
 __all__ = ["COMPONENTS", "Component", "Stack", "StackFailedError"]
@@ -106,7 +107,7 @@ class Stack:
         else:
             assert s.kafka_bootstrap is not None
             bootstrap = s.kafka_bootstrap
-        apply_migrations(connect(ch_url), s.clickhouse_database)
+        apply_migrations(connect(ch_url), s.clickhouse_database, load_guards(s.identity_guards))
         ensure_topics(bootstrap, s.partitions)
         if self.kafka is not None and not self.kafka.resumed:
             # A new broker log (memory mode, or a first / lost durable store) has no changelogs:

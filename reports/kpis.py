@@ -64,6 +64,9 @@ KPIS: tuple[Kpi, ...] = (
         _ratio("touched_conversions", "credited_conversions"),
         is_count=False,
     ),
+    # The identity guards at work (docs/identity.md "Guards"): shared devices, links held back.
+    Kpi("identity", "shared devices", _raw("shared_devices")),
+    Kpi("identity", "identity links held back", _raw("held_edges")),
 )
 
 

@@ -243,7 +243,20 @@ class Reader:
             "  GROUP BY stage, conversion_id)"
         )
         ((conversions, touched),) = self.rows(conversion_sql, span)
+        # The guards at work (identity_match_rate's shared_devices / held_edges, docs/identity.md).
+        shared_sql = (
+            f"SELECT count() FROM {{db}}.{tables.SHARED_DEVICES} "
+            f"WHERE first_at < {_MS.format(name='end')} AND last_at >= {_MS.format(name='start')}"
+        )
+        ((shared,),) = self.rows(shared_sql, span)
+        held_sql = (
+            f"SELECT count() FROM {{db}}.{tables.IDENTITY_EDGES} FINAL "
+            f"WHERE held != '' AND {_in_period('updated_at')}"
+        )
+        ((held,),) = self.rows(held_sql, span)
         return {
+            "shared_devices": float(shared),
+            "held_edges": float(held),
             "touches": float(touches),
             "resolved_touches": float(resolved),
             "credited_conversions": float(conversions),

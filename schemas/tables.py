@@ -14,6 +14,7 @@ __all__ = [
     "PRODUCT_EVENTS",
     "SCHEMA_MIGRATIONS",
     "SELF_REPORTS",
+    "SHARED_DEVICES",
     "SPEND",
     "TOUCHPOINTS",
     "TOUCH_DEVICES",
@@ -34,6 +35,8 @@ PRODUCT_EVENTS = "product_events"
 # "How did you hear about us?" answers from forms and CRM contacts, one row per answering event (0012).
 SELF_REPORTS = "self_reports"
 ACCOUNT_JOURNEYS = "account_journeys"
+# Devices the shared-device guard links to nobody (view, issue 18).
+SHARED_DEVICES = "shared_devices"
 # First touch per raw id triple, fed from touchpoints by a materialized view (migration 0005).
 TOUCH_DEVICES = "touch_devices"
 SCHEMA_MIGRATIONS = "schema_migrations"

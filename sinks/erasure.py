@@ -46,19 +46,23 @@ class Erasure:
 
 
 def resolve(client: Client, database: str, subject: Subject) -> Erasure:
-    """Every person id, anonymous id and email linked to ``subject`` through ``identities``."""
+    """Every person id, anonymous id and email linked to ``subject`` through the merge log."""
     if not (subject.email or subject.person_id or subject.anonymous_id):
         raise SinkError("forget needs an email, person_id or anonymous_id")
     people = {subject.person_id} - {""}
     devices = {subject.anonymous_id} - {""}
     emails = {subject.email.strip().lower()} - {""}
-    ident = f"{database}.{tables.IDENTITIES}"
+    # The merge log holds every identities row (materialized view) and the links a guard held back
+    # (0013): a person seen only on a shared device is found too. A role address (held role_address)
+    # is no person and links nobody, so its rows do not widen the search.
+    edges = f"{database}.{tables.IDENTITY_EDGES}"
     # Two rounds reach people -> devices -> other people sharing a device; deeper chains are not links
     # of the same person and stay.
     for _ in range(2):
         rows = client.execute(
-            f"SELECT DISTINCT person_id, anonymous_id, lower(email) FROM {ident} "
-            "WHERE has(%(p)s, person_id) OR has(%(a)s, anonymous_id) OR has(%(e)s, lower(email))",
+            f"SELECT DISTINCT person_id, anonymous_id, lower(email) FROM {edges} "
+            "WHERE held != 'role_address' "
+            "AND (has(%(p)s, person_id) OR has(%(a)s, anonymous_id) OR has(%(e)s, lower(email)))",
             {"p": sorted(people), "a": sorted(devices), "e": sorted(emails)},
         )
         for person, device, email in rows:
@@ -84,8 +88,15 @@ def _targets(database: str) -> list[tuple[str, str]]:
         (tables.SELF_REPORTS, by_person),
         (tables.CONVERSIONS, "has(%(p)s, person_id)"),
         (tables.IDENTITIES, f"{by_person} OR has(%(e)s, lower(email))"),
-        # The merge log, fed from identities by a materialized view a DELETE does not reach (0010).
+        # The merge log, fed from identities by a materialized view a DELETE does not reach (0010), and
+        # the held links (0013): a role address held on one of the person's devices goes by anonymous_id.
         (tables.IDENTITY_EDGES, f"{by_person} OR has(%(e)s, lower(email))"),
+        # split / unlink / relink of the person's edges: child or parent is one of their ids (0013).
+        (
+            tables.IDENTITY_REVOCATIONS,
+            "has(%(p)s, child) OR has(%(p)s, parent) OR has(%(a)s, child) OR has(%(e)s, lower(child)) "
+            "OR has(%(e)s, lower(parent))",
+        ),
     ]
 
 

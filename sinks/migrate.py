@@ -17,6 +17,7 @@ from clickhouse_driver.errors import Error as ClickHouseError
 from schemas import tables
 from sinks.errors import MigrationError
 from sinks.view_files import apply_views, split_statements
+from streams.guards import IdentityGuards
 
 __all__ = ["Migration", "apply_migrations", "apply_retention", "available_migrations", "ensure_analyst_user"]
 
@@ -40,10 +41,13 @@ def available_migrations() -> list[Migration]:
     return sorted(out, key=lambda m: m.version)
 
 
-def apply_migrations(client: Client, database: str = tables.DATABASE) -> list[str]:
+def apply_migrations(
+    client: Client, database: str = tables.DATABASE, guards: IdentityGuards | None = None
+) -> list[str]:
     """Create ``database``, apply pending migrations, then (re)create every view.
 
     Returns the names of the migrations applied this time (views are applied on every call).
+    ``guards``: the identity guards baked into the views (default: the bundled guard file).
     """
     if not _IDENT.match(database):
         raise MigrationError(f"database name {database!r} is not a plain identifier")
@@ -71,7 +75,7 @@ def apply_migrations(client: Client, database: str = tables.DATABASE) -> list[st
             [(migration.version, migration.name)],
         )
         applied.append(migration.name)
-    apply_views(client, database)
+    apply_views(client, database, guards)
     return applied
 
 

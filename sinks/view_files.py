@@ -4,6 +4,12 @@ Like Flyway's repeatable migrations (or dbt models): a view holds no data, so it
 current definition (``CREATE OR REPLACE VIEW {db}.<name> AS ...``) and every ``apply_migrations`` call
 applies all of them again, after the numbered migrations. A view that reads another view is created
 after it: the ``{db}.<name>`` tokens naming other view files are its dependencies.
+
+Besides ``{db}``, a view may name the identity guards' numbers (``streams/identity_guards.yaml``,
+``TOUCHSTREAM_IDENTITY_GUARDS``) as ``{shared_max_people}``, ``{shared_window_ms}`` and
+``{person_max_accounts}``: they are baked in when the views are applied, so the SQL applies the
+same guards as the stream workers (:mod:`streams.guards`). Re-applying (every start, ``touchstream
+migrate``) picks up a changed file.
 """
 
 from __future__ import annotations
@@ -17,11 +23,22 @@ from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as ClickHouseError
 
 from sinks.errors import MigrationError
+from streams.guards import IdentityGuards, load_guards
 
-__all__ = ["View", "apply_views", "available_views", "split_statements", "view_order"]
+__all__ = [
+    "View",
+    "apply_views",
+    "available_views",
+    "guard_values",
+    "render",
+    "split_statements",
+    "view_order",
+]
 
 _FILE = re.compile(r"^([a-z][a-z0-9_]*)\.sql$")
 _REF = re.compile(r"\{db\}\.([A-Za-z_][A-Za-z0-9_]*)")
+# A substitution token: {name} without the ':Type' of a ClickHouse query parameter.
+_TOKEN = re.compile(r"\{([a-z_]+)\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +92,38 @@ def view_order(views: Iterable[View]) -> list[View]:
     return list(done.values())
 
 
-def apply_views(client: Client, database: str) -> list[str]:
-    """(Re)create every view of ``sinks/views`` in ``database``; returns their names in the order applied."""
+def guard_values(guards: IdentityGuards) -> dict[str, int]:
+    """The guard numbers a view may name (``{shared_max_people}`` ...), as integers to inline."""
+    return {
+        "shared_max_people": max(0, guards.shared_max_people),
+        "shared_window_ms": round(guards.shared_window_s * 1000),
+        "person_max_accounts": max(0, guards.person_max_accounts),
+    }
+
+
+def render(view: View, database: str, guards: IdentityGuards) -> str:
+    """The view SQL for ``database`` with the guard numbers inlined; MigrationError on an unknown token."""
+    values: dict[str, object] = {"db": database, **guard_values(guards)}
+
+    def fill(match: re.Match[str]) -> str:
+        if match.group(1) not in values:
+            raise MigrationError(f"views/{view.name}.sql names an unknown token {match.group(0)}")
+        return str(values[match.group(1)])
+
+    return _TOKEN.sub(fill, view.sql)
+
+
+def apply_views(client: Client, database: str, guards: IdentityGuards | None = None) -> list[str]:
+    """(Re)create every view of ``sinks/views`` in ``database``; returns their names in the order applied.
+
+    ``guards``: the identity guards the views apply (default: the bundled ``streams/identity_guards.yaml``).
+    """
+    rules = guards if guards is not None else load_guards()
     applied = []
     for view in view_order(available_views()):
+        sql = render(view, database, rules)
         try:
-            client.execute(view.sql.replace("{db}", database))
+            client.execute(sql)
         except ClickHouseError as exc:
             message = str(exc).split("Stack trace:")[0].strip()
             code = getattr(exc, "code", "?")

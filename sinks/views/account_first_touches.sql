@@ -2,7 +2,7 @@
 -- min(ts) / argMin(channel, (ts, event_id)) over account_journeys, from ~1 row per device.
 -- Returns one row per account_id: earliest (ts, event_id, channel), first_ts, first_event_id,
 -- first_channel. No parameters. Reads touch_devices (filled by touch_devices_mv, migration 0005),
--- device_people, person_accounts. Folds min() over a String key (toString(ts), event_id, NUL, channel),
+-- device_people, person_accounts, shared_devices, identity_revocations (resolved as account_journeys). Folds min() over a String key (toString(ts), event_id, NUL, channel),
 -- which orders exactly as the tuple does and avoids ClickHouse's slow generic Tuple path.
 CREATE OR REPLACE VIEW {db}.account_first_touches AS
 SELECT
@@ -12,16 +12,30 @@ SELECT
     substring(first_key, 24, position(first_key, '\0') - 24) AS first_event_id,
     substring(first_key, position(first_key, '\0') + 1) AS first_channel
 FROM (
-    SELECT if(e.resolved_account != '', e.resolved_account, t.account_id) AS account_id, min(t.first_key) AS first_key
+    SELECT multiIf(e.resolved_account != '', e.resolved_account,
+                   (r.person, r.account_id) IN (SELECT child, parent FROM {db}.identity_revocations FINAL
+                                                WHERE kind = 'account' AND revoked = 1),
+                   '', r.account_id) AS account_id,
+           min(r.first_key) AS first_key
     FROM (
-        -- Fold parts not merged yet first (the sink adds one per batch): the joins then see one row per device.
-        SELECT anonymous_id, person_id, account_id,
-               min(concat(toString(first_touch.1), first_touch.2, '\0', first_touch.3)) AS first_key
-        FROM {db}.touch_devices
-        GROUP BY anonymous_id, person_id, account_id
-    ) AS t
-    LEFT JOIN {db}.device_people AS d ON d.anonymous_id = t.anonymous_id
-    LEFT JOIN {db}.person_accounts AS e ON e.person_id = if(t.person_id != '', t.person_id, d.resolved_person)
+        -- The person as account_journeys resolves it: the row's own, unless its device is shared or that
+        -- device edge revoked; else the device's.
+        SELECT t.account_id AS account_id, t.first_key AS first_key,
+               if(t.person_id != '' AND NOT (t.anonymous_id != '' AND (
+                      t.anonymous_id IN (SELECT anonymous_id FROM {db}.shared_devices)
+                      OR (t.anonymous_id, t.person_id) IN (SELECT child, parent FROM {db}.identity_revocations FINAL
+                                                           WHERE kind = 'device' AND revoked = 1))),
+                  t.person_id, d.resolved_person) AS person
+        FROM (
+            -- Fold parts not merged yet first (the sink adds one per batch): the joins then see one row per device.
+            SELECT anonymous_id, person_id, account_id,
+                   min(concat(toString(first_touch.1), first_touch.2, '\0', first_touch.3)) AS first_key
+            FROM {db}.touch_devices
+            GROUP BY anonymous_id, person_id, account_id
+        ) AS t
+        LEFT JOIN {db}.device_people AS d ON d.anonymous_id = t.anonymous_id
+    ) AS r
+    LEFT JOIN {db}.person_accounts AS e ON e.person_id = r.person
     WHERE account_id != ''
     GROUP BY account_id
 );

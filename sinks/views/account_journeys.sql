@@ -3,39 +3,48 @@
 -- Returns one row per non-bot touchpoint (deduplicated: FINAL): its ids with person_id / account_id
 -- resolved (latest identity link wins), type, channel, category, UTM fields, url, referrer, is_bot and
 -- in_journey (the row is a touch the stream credits: not internal navigation nor an untagged direct form
--- post, migration 0009); ordered by (account_id, ts, event_id). No parameters. Reads touchpoints, identities.
+-- post, migration 0009); ordered by (account_id, ts, event_id). No parameters.
+-- Resolution (the same in rule_credits_between, account_first_touches and the stream, docs/identity.md):
+--   person: the person the touchpoint row names, unless its device is shared (shared_devices) or that
+--     device -> person edge is revoked (identity_revocations); else the device's person (device_people,
+--     none for a shared device);
+--   account: that person's account (person_accounts), else the account the touchpoint row carries,
+--     unless that person -> account edge is revoked.
+-- Reads touchpoints, device_people, person_accounts, shared_devices, identity_revocations.
 CREATE OR REPLACE VIEW {db}.account_journeys AS
-WITH
-    device AS (
-        SELECT anonymous_id, argMax(person_id, updated_at) AS resolved_person
-        FROM {db}.identities
-        WHERE anonymous_id != ''
-        GROUP BY anonymous_id
-    ),
-    employer AS (
-        SELECT person_id, argMax(account_id, updated_at) AS resolved_account
-        FROM {db}.identities
-        WHERE account_id != ''
-        GROUP BY person_id
-    )
 SELECT
-    t.event_id AS event_id,
-    t.ts AS ts,
-    t.anonymous_id AS anonymous_id,
-    if(t.person_id != '', t.person_id, d.resolved_person) AS person_id,
-    if(e.resolved_account != '', e.resolved_account, t.account_id) AS account_id,
-    t.type AS type,
-    t.channel AS channel,
-    t.channel_category AS channel_category,
-    t.utm_source AS utm_source,
-    t.utm_medium AS utm_medium,
-    t.utm_campaign AS utm_campaign,
-    t.url AS url,
-    t.referrer AS referrer,
-    t.is_bot AS is_bot,
-    t.in_journey AS in_journey
-FROM {db}.touchpoints AS t FINAL
-LEFT JOIN device AS d ON d.anonymous_id = t.anonymous_id
-LEFT JOIN employer AS e ON e.person_id = if(t.person_id != '', t.person_id, d.resolved_person)
-WHERE NOT t.is_bot
+    r.event_id AS event_id,
+    r.ts AS ts,
+    r.anonymous_id AS anonymous_id,
+    r.person AS person_id,
+    multiIf(e.resolved_account != '', e.resolved_account,
+            (r.person, r.account_id) IN (
+                SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1),
+            '', r.account_id) AS account_id,
+    r.type AS type,
+    r.channel AS channel,
+    r.channel_category AS channel_category,
+    r.utm_source AS utm_source,
+    r.utm_medium AS utm_medium,
+    r.utm_campaign AS utm_campaign,
+    r.url AS url,
+    r.referrer AS referrer,
+    r.is_bot AS is_bot,
+    r.in_journey AS in_journey
+FROM (
+    SELECT
+        t.event_id AS event_id, t.ts AS ts, t.anonymous_id AS anonymous_id, t.account_id AS account_id,
+        if(t.person_id != '' AND NOT (t.anonymous_id != '' AND (
+               t.anonymous_id IN (SELECT anonymous_id FROM {db}.shared_devices)
+               OR (t.anonymous_id, t.person_id) IN (
+                   SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1))),
+           t.person_id, d.resolved_person) AS person,
+        t.type AS type, t.channel AS channel, t.channel_category AS channel_category, t.utm_source AS utm_source,
+        t.utm_medium AS utm_medium, t.utm_campaign AS utm_campaign, t.url AS url, t.referrer AS referrer,
+        t.is_bot AS is_bot, t.in_journey AS in_journey
+    FROM {db}.touchpoints AS t FINAL
+    LEFT JOIN {db}.device_people AS d ON d.anonymous_id = t.anonymous_id
+    WHERE NOT t.is_bot
+) AS r
+LEFT JOIN {db}.person_accounts AS e ON e.person_id = r.person
 ORDER BY account_id, ts, event_id;

@@ -6,10 +6,14 @@
 -- (credited conversions whose conversion_ts is in the period, per stage and conversion id, from the
 -- latest 'linear' credits), touched_conversions (those whose latest credits name at least one touch:
 -- not only the '(none)' row, event_id '', of a conversion with no touch in its window — see 0007) and
--- conversion_match_rate. A rate is NULL when there is nothing to count.
+-- conversion_match_rate; shared_devices (devices currently shared, shared_devices, whose people's first
+-- identifications span the period: first_at before until, last_at on or after since) and held_edges (links
+-- a guard held back, identity_edges rows with held != '', asserted in the period). A rate is NULL when
+-- there is nothing to count.
 -- Parameters: since, until (period [since, until) on the touch's and the conversion's date):
 --   SELECT * FROM identity_match_rate(since = '2026-01-01', until = '2026-04-01')
--- Reads account_journeys (touchpoints FINAL, identities) and attribution_credits FINAL (credit != 0).
+-- Reads account_journeys (touchpoints FINAL, the identity maps), attribution_credits FINAL (credit != 0),
+-- shared_devices and identity_edges FINAL.
 CREATE OR REPLACE VIEW {db}.identity_match_rate AS
 WITH
     touch AS (
@@ -27,6 +31,16 @@ WITH
               AND toDate(conversion_ts) >= {since:Date} AND toDate(conversion_ts) < {until:Date}
             GROUP BY stage, conversion_id
         )
+    ),
+    shared AS (
+        SELECT count() AS shared_devices
+        FROM {db}.shared_devices
+        WHERE toDate(first_at) < {until:Date} AND toDate(last_at) >= {since:Date}
+    ),
+    held AS (
+        SELECT count() AS held_edges
+        FROM {db}.identity_edges FINAL
+        WHERE held != '' AND toDate(updated_at) >= {since:Date} AND toDate(updated_at) < {until:Date}
     )
 SELECT
     touch.touches AS touches,
@@ -34,6 +48,10 @@ SELECT
     touch.resolved_touches / nullIf(touch.touches, 0) AS touch_match_rate,
     conversion.conversions AS conversions,
     conversion.touched_conversions AS touched_conversions,
-    conversion.touched_conversions / nullIf(conversion.conversions, 0) AS conversion_match_rate
+    conversion.touched_conversions / nullIf(conversion.conversions, 0) AS conversion_match_rate,
+    shared.shared_devices AS shared_devices,
+    held.held_edges AS held_edges
 FROM touch
-CROSS JOIN conversion;
+CROSS JOIN conversion
+CROSS JOIN shared
+CROSS JOIN held;

@@ -12,9 +12,10 @@
 --   the conversion -> w_shaped / full_path fall back to u_shaped. Coinciding anchors add their shares.
 -- Touches are the rows the stream admits to journeys (touchpoints.in_journey, migration 0009: no bots,
 -- no internal navigation, no untagged direct form posts), so its answer is the stream's latest revision.
--- Reads conversions FINAL, person_accounts, device_people and touchpoints FINAL: only the converting
--- accounts' touchpoints from the earliest lookback on (filtered in PREWHERE, before FINAL: every
--- filtered column is a property of the event), resolved exactly as account_journeys does. Each
+-- Reads conversions FINAL, person_accounts, device_people, shared_devices, identity_revocations and
+-- touchpoints FINAL: only the converting accounts' touchpoints from the earliest lookback on (filtered in
+-- PREWHERE, before FINAL: every filtered column is a property of the event), resolved exactly as
+-- account_journeys does (shared devices and revoked edges included). Each
 -- conversion's window is gathered into one sorted array and the seven models computed with array functions.
 CREATE OR REPLACE VIEW {db}.rule_credits_between AS
 WITH
@@ -34,9 +35,20 @@ WITH
     people AS (SELECT person_id FROM {db}.person_accounts WHERE resolved_account IN (SELECT account_id FROM conv)),
     devices AS (SELECT anonymous_id FROM {db}.device_people WHERE resolved_person IN (SELECT person_id FROM people)),
     touches AS (
-        SELECT t.event_id AS event_id, t.ts AS ts, t.channel AS channel, t.channel_category AS channel_category,
-               t.utm_campaign AS utm_campaign,
-               if(e.resolved_account != '', e.resolved_account, t.account_id) AS account_id
+        SELECT r.event_id AS event_id, r.ts AS ts, r.channel AS channel, r.channel_category AS channel_category,
+               r.utm_campaign AS utm_campaign,
+               multiIf(e.resolved_account != '', e.resolved_account,
+                       (r.person, r.account_id) IN (SELECT child, parent FROM {db}.identity_revocations FINAL
+                                                    WHERE kind = 'account' AND revoked = 1),
+                       '', r.account_id) AS account_id
+        FROM (
+        SELECT t.event_id AS event_id, t.ts AS ts, t.account_id AS account_id, t.channel AS channel,
+               t.channel_category AS channel_category, t.utm_campaign AS utm_campaign,
+               if(t.person_id != '' AND NOT (t.anonymous_id != '' AND (
+                      t.anonymous_id IN (SELECT anonymous_id FROM {db}.shared_devices)
+                      OR (t.anonymous_id, t.person_id) IN (SELECT child, parent FROM {db}.identity_revocations FINAL
+                                                           WHERE kind = 'device' AND revoked = 1))),
+                  t.person_id, d.resolved_person) AS person
         FROM (
             SELECT event_id, ts, anonymous_id, person_id, account_id, channel, channel_category, utm_campaign
             FROM {db}.touchpoints FINAL
@@ -49,7 +61,8 @@ WITH
             WHERE in_journey
         ) AS t
         LEFT JOIN {db}.device_people AS d ON d.anonymous_id = t.anonymous_id
-        LEFT JOIN {db}.person_accounts AS e ON e.person_id = if(t.person_id != '', t.person_id, d.resolved_person)
+        ) AS r
+        LEFT JOIN {db}.person_accounts AS e ON e.person_id = r.person
     ),
     paths AS (
         -- One row per conversion: its window's touches sorted by (ts, event_id), as row_number() ordered them.

@@ -77,10 +77,11 @@ CREDITS = [
 
 
 def edge(
-    kind: str, child: str, parent: str, source: str, event: str, hours: float, current: bool
+    kind: str, child: str, parent: str, source: str, event: str, hours: float, current: bool, **more: Any
 ) -> dict[str, Any]:
     return {"kind": kind, "child": child, "parent": parent, "source": source, "event_id": event,
-            "at": iso(hours), "current": current}  # fmt: skip
+            "at": iso(hours), "current": current, "held": "", "revoked": False, "revoked_reason": "",
+            "revoked_at": None, **more}  # fmt: skip
 
 
 ANN_EDGES = [
@@ -95,6 +96,7 @@ ANN_GRAPH = {
     "people": [{"person_id": "p-ann", "email": ANN, "account_id": "globex.example"}],
     "accounts": [{"account_id": "acme.example", "people": 0}, {"account_id": "globex.example", "people": 1}],
     "edges": ANN_EDGES,
+    "flags": [],
 }
 
 
@@ -205,9 +207,9 @@ def test_match_rate_view(clickhouse_url: str, database: str) -> None:
     rows = ch.execute("SELECT * FROM identity_match_rate(since = '2026-03-01', until = '2026-04-01')")
     # touches t1, t2 (resolved: globex) and t0 (unresolved); the bot and nobody's mention are out.
     # conversions c1 (touched), c2 and c3 (the (none) row only); c4 is outside the period.
-    assert rows == [(3, 2, pytest.approx(2 / 3), 3, 1, pytest.approx(1 / 3))]
+    assert rows == [(3, 2, pytest.approx(2 / 3), 3, 1, pytest.approx(1 / 3), 0, 0)]
     empty = ch.execute("SELECT * FROM identity_match_rate(since = '2020-01-01', until = '2020-02-01')")
-    assert empty == [(0, 0, None, 0, 0, None)]
+    assert empty == [(0, 0, None, 0, 0, None, 0, 0)]
 
 
 def test_kpis_show_the_match_rates(clickhouse_url: str, database: str, tmp_path: Path) -> None:
@@ -220,6 +222,8 @@ def test_kpis_show_the_match_rates(clickhouse_url: str, database: str, tmp_path:
     assert {k: r["current"] for k, r in rows.items()} == {
         "touches resolved to an account": 0.6667,
         "conversions with a touch in their window": 0.5,
+        "shared devices": 0,
+        "identity links held back": 0,
     }
     table = CliRunner().invoke(app, ["kpis", "--since", "2026-03-01"], env=env)
     assert "Identity match rate" in table.output and "touches resolved to an account" in table.output

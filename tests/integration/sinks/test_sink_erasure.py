@@ -40,6 +40,7 @@ def test_forget_by_email_leaves_nothing_behind(own_ch, own_db):
         "conversions": 5,
         "identities": 2,
         "identity_edges": 2,  # the merge log, fed from identities (0010)
+        "identity_revocations": 0,  # split / unlink / relink of the person's edges (0013)
     }
     for table, column in [
         ("touchpoints", "anonymous_id"),

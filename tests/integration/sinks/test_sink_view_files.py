@@ -45,6 +45,8 @@ QUERIES = {
     "identity_match_rate": f"identity_match_rate({PERIOD})",
     "marketing_mix_by_channel": f"marketing_mix_by_channel(model = 'linear', {PERIOD})",
     "marketing_mix": f"marketing_mix(model = 'linear', {PERIOD})",
+    "shared_devices": "shared_devices",
+    "identity_flags": "identity_flags",
 }
 # Views added after the split: the old schema has no such view to compare with.
 NEW_SINCE = {
@@ -53,6 +55,8 @@ NEW_SINCE = {
     "identity_match_rate",
     "marketing_mix_by_channel",
     "marketing_mix",
+    "shared_devices",
+    "identity_flags",
 }
 # Views 0007 redefined (credit != 0): the only ones whose rows an upgrade may change.
 CHANGED_BY_0007 = {"attribution_by_channel", "attribution_by_campaign"}

@@ -81,3 +81,27 @@ def test_a_file_must_hold_one_view_of_its_name() -> None:
         parse_view("x", view("y", "touchpoints"))
     with pytest.raises(MigrationError, match="views/x.sql"):
         parse_view("x", view("x", "a") + view("x", "b"))
+
+
+def test_every_view_renders_with_the_guard_numbers() -> None:
+    """The identity guards' numbers are baked in (sinks.view_files.render); no token is left over."""
+    from sinks.view_files import render
+    from streams.guards import IdentityGuards, load_guards
+
+    guards = IdentityGuards(shared_max_people=4, shared_window_s=2 * 86_400.0, person_max_accounts=5)
+    for v in available_views():
+        sql = render(v, "db1", guards)
+        assert re.search(r"\{[a-z_]+\}", sql) is None, v.name
+    shared = {v.name: v for v in available_views()}["shared_devices"]
+    assert "> 4" in render(shared, "db1", guards) and "<= 172800000" in render(shared, "db1", guards)
+    assert "> 3" in render(shared, "db1", load_guards())  # the bundled file: more than 3 people
+
+
+def test_an_unknown_token_is_refused() -> None:
+    from sinks.view_files import render
+    from streams.guards import IdentityGuards
+
+    with pytest.raises(MigrationError, match="unknown token"):
+        render(
+            parse_view("v", "-- v\nCREATE OR REPLACE VIEW {db}.v AS SELECT {nope};\n"), "db", IdentityGuards()
+        )
