@@ -255,7 +255,8 @@ def explain_touch(reader: Reader, event_id: str) -> Explanation | None:
     """Which edges put the touchpoint ``event_id`` on its account, as ``account_journeys`` resolves it:
     the touch's own person unless its device is shared or that device edge revoked (else the device's
     current person: none on a shared device), then that person's current account (else the account the
-    touchpoint row carries, unless that account edge is revoked). None: no such touchpoint."""
+    touchpoint row carries, unless that account edge is revoked or the row's person stamp no longer
+    holds). None: no such touchpoint."""
     found = reader.rows(
         "SELECT event_id, ts, anonymous_id, person_id, account_id FROM {db}.touchpoints FINAL "
         "WHERE event_id = %(e)s LIMIT 1",
@@ -267,6 +268,7 @@ def explain_touch(reader: Reader, event_id: str) -> Explanation | None:
     edges: list[Edge] = []
     steps: list[str] = []
     person = own_person
+    void = False  # the row's stamps no longer hold: a shared device, or its device edge revoked
     if anon:
         shared = _shared(reader, [anon])
         raw = _with_revocations(
@@ -282,6 +284,7 @@ def explain_touch(reader: Reader, event_id: str) -> Explanation | None:
         device = _mark_current(raw, _latest(raw, shared))
         latest = next((e for e in device if e.current), None)
         own_revoked = [e for e in device if e.parent == own_person and e.revoked]
+        void = anon in shared or bool(own_person and own_revoked)
         if anon in shared:
             person = ""
             steps.append(f"device {anon} is shared (a shared-device guard): linked to nobody")
@@ -323,7 +326,9 @@ def explain_touch(reader: Reader, event_id: str) -> Explanation | None:
             steps.append(f"person {person} is linked to account {account}")
         account_revoked = any(e.parent == own_account and e.revoked for e in marked)
     if not account and own_account:
-        if account_revoked:
+        if void:
+            steps.append(f"the account {own_account} the touchpoint row carries went with its person")
+        elif account_revoked:
             steps.append(
                 f"the edge person {person} -> account {own_account} the touchpoint row carries is revoked"
             )

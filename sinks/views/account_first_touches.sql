@@ -13,6 +13,7 @@ SELECT
     substring(first_key, position(first_key, '\0') + 1) AS first_channel
 FROM (
     SELECT multiIf(e.resolved_account != '', e.resolved_account,
+                   r.void, '',
                    (r.person, r.account_id) IN (SELECT child, parent FROM {db}.identity_revocations FINAL
                                                 WHERE kind = 'account' AND revoked = 1),
                    '', r.account_id) AS account_id,
@@ -21,11 +22,13 @@ FROM (
         -- The person as account_journeys resolves it: the row's own, unless its device is shared or that
         -- device edge revoked; else the device's.
         SELECT t.account_id AS account_id, t.first_key AS first_key,
-               if(t.person_id != '' AND NOT (t.anonymous_id != '' AND (
-                      t.anonymous_id IN (SELECT anonymous_id FROM {db}.shared_devices)
-                      OR (t.anonymous_id, t.person_id) IN (SELECT child, parent FROM {db}.identity_revocations FINAL
-                                                           WHERE kind = 'device' AND revoked = 1))),
-                  t.person_id, d.resolved_person) AS person
+               -- void: the row's person stamp no longer holds (a shared device, a revoked device edge); its
+               -- stamped account goes with it, as the stream takes the touch back from that person.
+               t.anonymous_id != '' AND (t.anonymous_id IN (SELECT anonymous_id FROM {db}.shared_devices)
+                   OR (t.person_id != '' AND (t.anonymous_id, t.person_id) IN (
+                       SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1)))
+                   AS void,
+               if(t.person_id != '' AND NOT void, t.person_id, d.resolved_person) AS person
         FROM (
             -- Fold parts not merged yet first (the sink adds one per batch): the joins then see one row per device.
             SELECT anonymous_id, person_id, account_id,

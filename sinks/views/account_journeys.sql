@@ -18,6 +18,7 @@ SELECT
     r.anonymous_id AS anonymous_id,
     r.person AS person_id,
     multiIf(e.resolved_account != '', e.resolved_account,
+            r.void, '',
             (r.person, r.account_id) IN (
                 SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1),
             '', r.account_id) AS account_id,
@@ -34,11 +35,13 @@ SELECT
 FROM (
     SELECT
         t.event_id AS event_id, t.ts AS ts, t.anonymous_id AS anonymous_id, t.account_id AS account_id,
-        if(t.person_id != '' AND NOT (t.anonymous_id != '' AND (
-               t.anonymous_id IN (SELECT anonymous_id FROM {db}.shared_devices)
-               OR (t.anonymous_id, t.person_id) IN (
-                   SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1))),
-           t.person_id, d.resolved_person) AS person,
+        -- void: the row's person stamp no longer holds (a shared device, a revoked device edge); its
+        -- stamped account goes with it, as the stream takes the touch back from that person.
+        t.anonymous_id != '' AND (t.anonymous_id IN (SELECT anonymous_id FROM {db}.shared_devices)
+            OR (t.person_id != '' AND (t.anonymous_id, t.person_id) IN (
+                SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1)))
+            AS void,
+        if(t.person_id != '' AND NOT void, t.person_id, d.resolved_person) AS person,
         t.type AS type, t.channel AS channel, t.channel_category AS channel_category, t.utm_source AS utm_source,
         t.utm_medium AS utm_medium, t.utm_campaign AS utm_campaign, t.url AS url, t.referrer AS referrer,
         t.is_bot AS is_bot, t.in_journey AS in_journey

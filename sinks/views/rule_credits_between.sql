@@ -38,17 +38,20 @@ WITH
         SELECT r.event_id AS event_id, r.ts AS ts, r.channel AS channel, r.channel_category AS channel_category,
                r.utm_campaign AS utm_campaign,
                multiIf(e.resolved_account != '', e.resolved_account,
+                       r.void, '',
                        (r.person, r.account_id) IN (SELECT child, parent FROM {db}.identity_revocations FINAL
                                                     WHERE kind = 'account' AND revoked = 1),
                        '', r.account_id) AS account_id
         FROM (
         SELECT t.event_id AS event_id, t.ts AS ts, t.account_id AS account_id, t.channel AS channel,
                t.channel_category AS channel_category, t.utm_campaign AS utm_campaign,
-               if(t.person_id != '' AND NOT (t.anonymous_id != '' AND (
-                      t.anonymous_id IN (SELECT anonymous_id FROM {db}.shared_devices)
-                      OR (t.anonymous_id, t.person_id) IN (SELECT child, parent FROM {db}.identity_revocations FINAL
-                                                           WHERE kind = 'device' AND revoked = 1))),
-                  t.person_id, d.resolved_person) AS person
+               -- void: the row's person stamp no longer holds (a shared device, a revoked device edge); its
+               -- stamped account goes with it, as the stream takes the touch back from that person.
+               t.anonymous_id != '' AND (t.anonymous_id IN (SELECT anonymous_id FROM {db}.shared_devices)
+                   OR (t.person_id != '' AND (t.anonymous_id, t.person_id) IN (
+                       SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1)))
+                   AS void,
+               if(t.person_id != '' AND NOT void, t.person_id, d.resolved_person) AS person
         FROM (
             SELECT event_id, ts, anonymous_id, person_id, account_id, channel, channel_category, utm_campaign
             FROM {db}.touchpoints FINAL

@@ -1,8 +1,9 @@
 -- shared_devices: the devices the shared-device guard unlinks (issue 18, streams/identity_guards.yaml
 -- shared_device): a device first identified by more than max_people different people within any
 -- window_days is linked to none of them, the same rule as the stream (streams.guards.IdentityGuards.shared).
--- Per person P of device A, t_P = the first time any edge (applied or held) named A -> P; pairs
--- currently revoked (`touchstream identity split`, identity_revocations) do not count. A is shared when,
+-- Per person P of device A, t_P = the first time an applied edge named A -> P (a held role address is no
+-- person, as the stream does not count it either); pairs currently revoked (`touchstream identity
+-- split`, identity_revocations) do not count. A is shared when,
 -- with the t_P sorted, some t[i + max_people] - t[i] <= window_days. max_people = 0 turns it off.
 -- Returns one row per shared device: anonymous_id, people (people counted on it), first_at and last_at
 -- (the earliest and latest t_P). No parameters: max_people and window_days are the guard file's
@@ -15,7 +16,7 @@ FROM (
     FROM (
         SELECT anonymous_id, person_id, min(updated_at) AS first_at
         FROM {db}.identity_edges
-        WHERE {shared_max_people} > 0 AND anonymous_id != '' AND person_id != ''
+        WHERE {shared_max_people} > 0 AND anonymous_id != '' AND person_id != '' AND held = ''
           AND (anonymous_id, person_id) NOT IN (
               SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1)
         GROUP BY anonymous_id, person_id

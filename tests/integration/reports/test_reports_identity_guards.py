@@ -93,12 +93,13 @@ HELD = [
         "role_address",
     ),
     ("", "p-h", "gmail.com", "", at(3), "e-h2", "identify", "free_mail_domain"),
-    ("ds4", "s5", "", "", at(5), "e-h3", "identify", "shared_device"),
+    # A role address held on the kiosk is no person: it does not count toward shared.
+    ("ds4", "info@kiosk.example", "kiosk.example", "", at(5), "e-h3", "identify", "role_address"),
 ]
 REVOKED = [("device", "dsr", "r1", 1, at(10), "test", "")]
 TOUCHES = [
     touch("t-ds4", 6, "ds4", "s4"),  # the row names s4 (stage 1 knew her then), no account
-    touch("t-ds4a", 6, "ds4", "", "kiosk.example"),  # the row carries an account: kept
+    touch("t-ds4a", 6, "ds4", "", "kiosk.example"),  # the row carries an account: a shared device's goes too
     touch("t-ds3", 6, "ds3"),
     touch("t-dh", 6, "dh", "", "acme2.example"),
     touch("t-dm", 6, "dm"),
@@ -168,15 +169,16 @@ def snapshot(ch: Client) -> list[list[tuple[Any, ...]]]:
 
 def test_shared_device_links_nobody(ch: Client) -> None:
     devices = people(ch)
-    assert "ds4" not in devices  # four people in four days (plus a held fifth)
+    assert "ds4" not in devices  # four people in four days (and a held role address: no person)
     assert devices["ds3"] == "s3" and devices["dsp"] == "s4"  # three people; four over four months
     flags = ch.execute(
         "SELECT kind, id, count, first_at, last_at FROM identity_flags WHERE kind = 'shared_device'"
     )
-    assert flags == [("shared_device", "ds4", 5, at(1), at(5))]
+    assert flags == [("shared_device", "ds4", 4, at(1), at(4))]
     routes = journeys(ch)
-    # The row names s4, but the device is shared: no person; the row's own account stays.
-    assert routes["t-ds4"] == ("", "") and routes["t-ds4a"] == ("", "kiosk.example")
+    # The row names s4, but the device is shared: no person, and no account (the stream keeps a shared
+    # device's touches on the device).
+    assert routes["t-ds4"] == ("", "") and routes["t-ds4a"] == ("", "")
     assert routes["t-ds3"] == ("s3", "sh.example")
     explained = explain(ch, "t-ds4")
     assert (explained["person_id"], explained["account_id"]) == ("", "")
@@ -200,7 +202,7 @@ def test_held_links_change_nothing(ch: Client) -> None:
     held = ch.execute(
         "SELECT held, count() FROM identity_edges FINAL WHERE held != '' GROUP BY held ORDER BY held"
     )
-    assert held == [("free_mail_domain", 1), ("role_address", 1), ("shared_device", 1)]
+    assert held == [("free_mail_domain", 1), ("role_address", 2)]
     assert ch.execute("SELECT count() FROM identities WHERE person_id = 'sales@acme2.example'") == [(0,)]
     assert people(ch)["dh"] == "p-h" and accounts(ch)["p-h"] == "hco.example"
     assert "sales@acme2.example" not in accounts(ch)
@@ -235,8 +237,8 @@ def test_split_falls_back_to_the_earlier_person_and_relink_restores(ch: Client) 
     # The row named p-d2 (and carried her account): the revoked edge no longer puts it there.
     assert journeys(ch)["t-dd"] == ("p-d1", "d1.example")
     assert explain(ch, "t-dd")["account_id"] == "d1.example"
-    revoke(ch, "device", "dd", "p-d1", 1, 21)  # no person left: the row's own account
-    assert "dd" not in people(ch) and journeys(ch)["t-dd"] == ("", "d2.example")
+    revoke(ch, "device", "dd", "p-d1", 1, 21)  # no person left; the row's account went with its person
+    assert "dd" not in people(ch) and journeys(ch)["t-dd"] == ("", "")
     revoke(ch, "device", "dd", "p-d1", 0, 22)
     revoke(ch, "device", "dd", "p-d2", 0, 23)
     assert snapshot(ch) == before
@@ -388,8 +390,8 @@ def test_show_lists_held_edges_and_flags(clickhouse_url: str, database: str, tmp
     ] == "hco.example"
     assert [a["account_id"] for a in graph["accounts"]] == ["hco.example"]
     shared = jsonio.loads(run(clickhouse_url, database, tmp_path, "show", "ds4", "--format", "json").output)
-    assert {"kind": "shared_device", "id": "ds4", "count": 5, "first_at": "2026-03-03T09:00:00.000Z",
-            "last_at": "2026-03-07T09:00:00.000Z"} in shared["flags"]  # fmt: skip
+    assert {"kind": "shared_device", "id": "ds4", "count": 4, "first_at": "2026-03-03T09:00:00.000Z",
+            "last_at": "2026-03-06T09:00:00.000Z"} in shared["flags"]  # fmt: skip
     assert {d["anonymous_id"]: d["person_id"] for d in shared["devices"]}["ds4"] == ""
     many = jsonio.loads(run(clickhouse_url, database, tmp_path, "show", "p-many", "--format", "json").output)
     assert [(f["kind"], f["count"]) for f in many["flags"]] == [("person_many_accounts", 4)]
