@@ -1,0 +1,240 @@
+"""One S3 bucket kept as files in a directory: atomic writes, conditional puts, a sorted key index.
+
+The durable embedded broker (Tansu's S3 engine) keeps every record batch, watermark and offset as an
+object here (``embedded/s3store.py`` serves this over HTTP). What it relies on:
+
+* **Whole objects.** A write goes to a temporary file beside the object, is fsynced and renamed over
+  it: a reader — or a store restarted after ``kill -9`` or a power cut — sees the old object or the
+  new one, never a torn one. (s3rver truncated in place; an empty offset object wedged Tansu.)
+* **Conditional puts as S3 answers them.** Tansu's watermarks and cluster metadata are updated
+  optimistically with ``If-None-Match: *`` / ``If-Match: <etag>`` and re-read only on a 412. Without
+  that answer a restarted broker overwrote acknowledged records (docs/durability.md).
+* **One request at a time.** Every method here runs to completion without yielding (the server calls
+  them from its single event-loop thread), so a condition check and its write cannot interleave and
+  a read never sees a write half done. That is the per-key serialization s3rver needed locks for; an
+  fsync here costs ~0.1 ms, far less than an HTTP round trip.
+* **A disk reserve.** Tansu advances a watermark before it writes the batch and never rolls it back,
+  so a batch write failing on a full disk leaves an offset with no records. Refusing every write
+  while free space is under the reserve makes the watermark write (the first of a produce) fail.
+
+Layout: object ``a/b/c`` is the file ``<root>/a/b/c.obj`` (the suffix keeps object ``a`` and the
+directory of ``a/b`` apart). LIST is served from an in-memory sorted index built at start.
+"""
+
+from __future__ import annotations
+
+import bisect
+import errno
+import hashlib
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "DEFAULT_RESERVE_BYTES",
+    "InvalidKeyError",
+    "Listing",
+    "ObjectDir",
+    "ObjectMeta",
+    "OutOfSpaceError",
+    "PreconditionFailedError",
+]
+
+DEFAULT_RESERVE_BYTES = 64 * 1024 * 1024
+_SUFFIX = ".obj"
+_TEMP_SUFFIX = ".tmp"
+# s3rver's layout (one object = three files); migrated on load so a durable home written before this
+# store keeps its broker log.
+_S3RVER_OBJECT = "._S3rver_object"
+_S3RVER_SIDE_FILES = ("._S3rver_object.md5", "._S3rver_metadata.json")
+_MAX_CHAR = "\U0010ffff"  # sorts after every character a key can hold: the end of a prefix range
+
+
+class PreconditionFailedError(Exception):
+    """An ``If-Match`` / ``If-None-Match`` condition did not hold (S3: 412)."""
+
+    def __init__(self, condition: str) -> None:
+        super().__init__(condition)
+        self.condition = condition
+
+
+class OutOfSpaceError(Exception):
+    """Free disk space is under the reserve, or the disk filled mid-write (S3: 503 SlowDown)."""
+
+
+class InvalidKeyError(ValueError):
+    """A key that cannot name a file under the root (``..``, empty segments, NUL)."""
+
+
+@dataclass
+class ObjectMeta:
+    size: int
+    mtime: float  # seconds since the epoch
+    etag: str | None = None  # md5 hex, unquoted; None until first needed (not known after a restart)
+
+
+@dataclass
+class Listing:
+    keys: list[tuple[str, ObjectMeta]]
+    common_prefixes: list[str]
+    truncated: bool
+    next_marker: str | None  # the last key or common prefix returned, when truncated
+
+
+def _etag_of(body: bytes) -> str:
+    return hashlib.md5(body, usedforsecurity=False).hexdigest()
+
+
+def _unquote_etag(tag: str) -> str:
+    tag = tag.strip()
+    if tag.startswith("W/"):
+        tag = tag[2:]
+    return tag.strip('"')
+
+
+class ObjectDir:
+    """The objects of one bucket under ``root``; call :meth:`load` before anything else."""
+
+    def __init__(self, root: Path, reserve_bytes: int = DEFAULT_RESERVE_BYTES, fsync: bool = True) -> None:
+        self.root = root
+        self.reserve_bytes = reserve_bytes
+        self.fsync = fsync
+        self._meta: dict[str, ObjectMeta] = {}
+        self._keys: list[str] = []  # sorted; LIST bisects it instead of scanning directories
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def load(self) -> None:
+        """Index the objects on disk; remove temporary files of writes a kill cut short."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        for directory, _dirs, files in os.walk(self.root):
+            for name in files:
+                path = Path(directory, name)
+                if name.endswith(_TEMP_SUFFIX):
+                    path.unlink(missing_ok=True)  # never renamed in: the old object (if any) is whole
+                elif name.endswith(_S3RVER_OBJECT):
+                    self._migrate_s3rver(path)
+        for directory, _dirs, files in os.walk(self.root):
+            for name in files:
+                if name.endswith(_SUFFIX):
+                    path = Path(directory, name)
+                    stat = path.stat()
+                    key = path.relative_to(self.root).as_posix()[: -len(_SUFFIX)]
+                    self._meta[key] = ObjectMeta(stat.st_size, stat.st_mtime)
+        self._keys = sorted(self._meta)
+
+    def _migrate_s3rver(self, path: Path) -> None:
+        # Rename first, then drop the side files: a kill in between leaves orphans removed next time.
+        path.rename(path.with_name(path.name[: -len(_S3RVER_OBJECT)] + _SUFFIX))
+        for side in _S3RVER_SIDE_FILES:
+            path.with_name(path.name[: -len(_S3RVER_OBJECT)] + side).unlink(missing_ok=True)
+
+    def _path(self, key: str) -> Path:
+        parts = key.split("/")
+        if not key or any(part in ("", ".", "..") for part in parts) or "\0" in key:
+            raise InvalidKeyError(key)
+        return self.root.joinpath(*parts[:-1], parts[-1] + _SUFFIX)
+
+    def head(self, key: str) -> ObjectMeta | None:
+        meta = self._meta.get(key)
+        if meta is not None and meta.etag is None:
+            self.get(key)  # fills in the etag
+        return meta
+
+    def get(self, key: str) -> tuple[ObjectMeta, bytes] | None:
+        meta = self._meta.get(key)
+        if meta is None:
+            return None
+        body = self._path(key).read_bytes()
+        if meta.etag is None:
+            meta.etag = _etag_of(body)
+        return meta, body
+
+    def put(
+        self, key: str, body: bytes, if_match: str | None = None, if_none_match: str | None = None
+    ) -> str:
+        """Write ``key`` whole if the conditions hold; returns the new etag (md5 hex)."""
+        path = self._path(key)
+        existing = self.head(key)
+        if if_none_match is not None and existing is not None:
+            if if_none_match.strip() == "*" or _unquote_etag(if_none_match) == existing.etag:
+                raise PreconditionFailedError("If-None-Match")
+        # A missing object fails If-Match with 412 too (S3 says 404): Tansu re-reads on a 412 and
+        # finds the object gone, which is what it needs to recreate a deleted watermark.
+        if if_match is not None and (existing is None or _unquote_etag(if_match) != existing.etag):
+            raise PreconditionFailedError("If-Match")
+        self._check_space()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f"{path.name}.{secrets.token_hex(6)}{_TEMP_SUFFIX}")
+        try:
+            with temp.open("wb") as out:
+                out.write(body)
+                out.flush()
+                if self.fsync:
+                    os.fsync(out.fileno())
+            os.replace(temp, path)
+        except OSError as exc:
+            temp.unlink(missing_ok=True)
+            if exc.errno == errno.ENOSPC:  # the old object is untouched
+                raise OutOfSpaceError(str(exc)) from exc
+            raise
+        etag = _etag_of(body)
+        if existing is None:
+            bisect.insort(self._keys, key)
+        self._meta[key] = ObjectMeta(len(body), time.time(), etag)
+        if self.fsync:
+            # The rename itself must survive a power cut, or an acknowledged batch vanishes.
+            directory = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+        return etag
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; a missing key is not an error (as in S3)."""
+        if self._meta.pop(key, None) is None:
+            return
+        del self._keys[bisect.bisect_left(self._keys, key)]
+        self._path(key).unlink(missing_ok=True)
+
+    def list(self, prefix: str, delimiter: str, after: str, max_keys: int) -> Listing:
+        """Keys (and common prefixes, with a delimiter) under ``prefix``, after ``after``, in order."""
+        keys: list[tuple[str, ObjectMeta]] = []
+        prefixes: list[str] = []
+        if after < prefix:
+            i = bisect.bisect_left(self._keys, prefix)
+        elif delimiter and after.find(delimiter, len(prefix)) == len(after) - len(delimiter):
+            # Continuing after a common prefix (``after`` ends in its only delimiter): past its keys.
+            i = bisect.bisect_left(self._keys, after + _MAX_CHAR)
+        else:
+            i = bisect.bisect_right(self._keys, after)
+        last: str | None = None
+        while i < len(self._keys):
+            key = self._keys[i]
+            if not key.startswith(prefix):
+                break
+            if len(keys) + len(prefixes) == max_keys:
+                return Listing(keys, prefixes, True, last)
+            cut = key.find(delimiter, len(prefix)) if delimiter else -1
+            if cut >= 0:
+                common = key[: cut + len(delimiter)]
+                prefixes.append(common)
+                last = common
+                # Skip every key under this common prefix: they are rolled up into it.
+                i = bisect.bisect_left(self._keys, common + _MAX_CHAR, i)
+                continue
+            meta = self.head(key)
+            assert meta is not None
+            keys.append((key, meta))
+            last = key
+            i += 1
+        return Listing(keys, prefixes, False, None)
+
+    def _check_space(self) -> None:
+        stats = os.statvfs(self.root)
+        if stats.f_bavail * stats.f_frsize < self.reserve_bytes:
+            raise OutOfSpaceError(f"free space under the {self.reserve_bytes}-byte reserve")
