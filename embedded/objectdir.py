@@ -9,10 +9,12 @@ object here (``embedded/s3store.py`` serves this over HTTP). What it relies on:
 * **Conditional puts as S3 answers them.** Tansu's watermarks and cluster metadata are updated
   optimistically with ``If-None-Match: *`` / ``If-Match: <etag>`` and re-read only on a 412. Without
   that answer a restarted broker overwrote acknowledged records (docs/durability.md).
-* **One request at a time.** Every method here runs to completion without yielding (the server calls
-  them from its single event-loop thread), so a condition check and its write cannot interleave and
-  a read never sees a write half done. That is the per-key serialization s3rver needed locks for; an
-  fsync here costs ~0.1 ms, far less than an HTTP round trip.
+* **One write per key at a time.** A put checks its condition, writes, fsyncs and renames while
+  holding the key's lock, so a check and its write cannot interleave with another put of that key.
+  The blocking write runs in a thread (fsync costs 0.3-1 ms here; writes of different keys — one
+  partition's batch, another's watermark — overlap). A read of a key with a write in flight waits
+  for it: between the rename and the index update it would pair the new bytes with the old ETag
+  (s3rver did that once; Tansu then handed out one offset twice).
 * **A disk reserve.** Tansu advances a watermark before it writes the batch and never rolls it back,
   so a batch write failing on a full disk leaves an offset with no records. Refusing every write
   while free space is under the reserve makes the watermark write (the first of a produce) fail.
@@ -23,13 +25,16 @@ directory of ``a/b`` apart). LIST is served from an in-memory sorted index built
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import contextlib
 import errno
 import hashlib
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
@@ -83,6 +88,12 @@ class Listing:
     next_marker: str | None  # the last key or common prefix returned, when truncated
 
 
+@dataclass
+class _KeyLock:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
 def _etag_of(body: bytes) -> str:
     return hashlib.md5(body, usedforsecurity=False).hexdigest()
 
@@ -103,6 +114,7 @@ class ObjectDir:
         self.fsync = fsync
         self._meta: dict[str, ObjectMeta] = {}
         self._keys: list[str] = []  # sorted; LIST bisects it instead of scanning directories
+        self._locks: dict[str, _KeyLock] = {}  # keys with a write in flight (or queued)
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -138,13 +150,38 @@ class ObjectDir:
             raise InvalidKeyError(key)
         return self.root.joinpath(*parts[:-1], parts[-1] + _SUFFIX)
 
-    def head(self, key: str) -> ObjectMeta | None:
+    @contextlib.asynccontextmanager
+    async def _locked(self, key: str) -> AsyncIterator[None]:
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = _KeyLock()
+        entry.users += 1  # holders and waiters: the lock is dropped when the last one leaves
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._locks[key]
+
+    async def head(self, key: str) -> ObjectMeta | None:
+        found = await self.get(key)  # objects are small; reading fills in an etag not known yet
+        return None if found is None else found[0]
+
+    async def get(self, key: str) -> tuple[ObjectMeta, bytes] | None:
+        if key in self._locks:
+            async with self._locked(key):
+                return self._read(key)
+        return self._read(key)
+
+    def _known(self, key: str) -> ObjectMeta | None:
+        """``key``'s metadata with its etag (read from disk once after a restart); no write in flight."""
         meta = self._meta.get(key)
         if meta is not None and meta.etag is None:
-            self.get(key)  # fills in the etag
+            self._read(key)
         return meta
 
-    def get(self, key: str) -> tuple[ObjectMeta, bytes] | None:
+    def _read(self, key: str) -> tuple[ObjectMeta, bytes] | None:
         meta = self._meta.get(key)
         if meta is None:
             return None
@@ -153,12 +190,26 @@ class ObjectDir:
             meta.etag = _etag_of(body)
         return meta, body
 
-    def put(
+    async def put(
         self, key: str, body: bytes, if_match: str | None = None, if_none_match: str | None = None
     ) -> str:
         """Write ``key`` whole if the conditions hold; returns the new etag (md5 hex)."""
         path = self._path(key)
-        existing = self.head(key)
+        async with self._locked(key):
+            existing = self._known(key)
+            self._check_conditions(existing, if_match, if_none_match)
+            self._check_space()
+            await asyncio.to_thread(self._write, path, body)
+            etag = _etag_of(body)
+            if existing is None:
+                bisect.insort(self._keys, key)
+            self._meta[key] = ObjectMeta(len(body), time.time(), etag)
+            return etag
+
+    @staticmethod
+    def _check_conditions(
+        existing: ObjectMeta | None, if_match: str | None, if_none_match: str | None
+    ) -> None:
         if if_none_match is not None and existing is not None:
             if if_none_match.strip() == "*" or _unquote_etag(if_none_match) == existing.etag:
                 raise PreconditionFailedError("If-None-Match")
@@ -166,7 +217,9 @@ class ObjectDir:
         # finds the object gone, which is what it needs to recreate a deleted watermark.
         if if_match is not None and (existing is None or _unquote_etag(if_match) != existing.etag):
             raise PreconditionFailedError("If-Match")
-        self._check_space()
+
+    def _write(self, path: Path, body: bytes) -> None:
+        """Temp file, fsync, rename over ``path`` (in a worker thread; touches no shared state)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f"{path.name}.{secrets.token_hex(6)}{_TEMP_SUFFIX}")
         try:
@@ -181,25 +234,15 @@ class ObjectDir:
             if exc.errno == errno.ENOSPC:  # the old object is untouched
                 raise OutOfSpaceError(str(exc)) from exc
             raise
-        etag = _etag_of(body)
-        if existing is None:
-            bisect.insort(self._keys, key)
-        self._meta[key] = ObjectMeta(len(body), time.time(), etag)
-        if self.fsync:
-            # The rename itself must survive a power cut, or an acknowledged batch vanishes.
-            directory = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
-        return etag
 
-    def delete(self, key: str) -> None:
+    async def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is not an error (as in S3)."""
-        if self._meta.pop(key, None) is None:
-            return
-        del self._keys[bisect.bisect_left(self._keys, key)]
-        self._path(key).unlink(missing_ok=True)
+        path = self._path(key)
+        async with self._locked(key):
+            if self._meta.pop(key, None) is None:
+                return
+            del self._keys[bisect.bisect_left(self._keys, key)]
+            path.unlink(missing_ok=True)
 
     def list(self, prefix: str, delimiter: str, after: str, max_keys: int) -> Listing:
         """Keys (and common prefixes, with a delimiter) under ``prefix``, after ``after``, in order."""
@@ -227,7 +270,7 @@ class ObjectDir:
                 # Skip every key under this common prefix: they are rolled up into it.
                 i = bisect.bisect_left(self._keys, common + _MAX_CHAR, i)
                 continue
-            meta = self.head(key)
+            meta = self._known(key)  # a key with a write in flight is listed as it was before it
             assert meta is not None
             keys.append((key, meta))
             last = key

@@ -31,7 +31,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO, cast
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -121,13 +121,13 @@ def _matches(condition: str, meta: ObjectMeta) -> bool:
 
 
 class S3Handler:
-    """Answers one parsed request against the bucket; never yields, so requests never interleave."""
+    """Answers one parsed request against the bucket (per-key ordering is the store's business)."""
 
     def __init__(self, store: ObjectDir, bucket: str) -> None:
         self.store = store
         self.bucket = bucket
 
-    def __call__(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
+    async def __call__(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
         split = urlsplit(target)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         bucket, _, key = unquote(split.path).lstrip("/").partition("/")
@@ -135,15 +135,15 @@ class S3Handler:
             return _error(404, "NoSuchBucket", "The specified bucket does not exist", bucket)
         try:
             if not key:
-                return self._bucket(method, query, body)
+                return await self._bucket(method, query, body)
             if method == "GET" or method == "HEAD":
-                return self._get(key, headers, head=method == "HEAD")
+                return await self._get(key, headers, head=method == "HEAD")
             if method == "PUT":
                 if "x-amz-copy-source" in headers or "partNumber" in query:
                     return _error(501, "NotImplemented", "copy and multipart uploads are not supported", key)
-                return self._put(key, headers, body)
+                return await self._put(key, headers, body)
             if method == "DELETE":
-                self.store.delete(key)
+                await self.store.delete(key)
                 return Reply(204)
         except InvalidKeyError:
             return _error(400, "InvalidArgument", "keys with empty, '.' or '..' segments are refused", key)
@@ -155,17 +155,17 @@ class S3Handler:
             return _error(500, "InternalError", str(exc), key)
         return _error(501, "NotImplemented", f"{method} is not supported", key)
 
-    def _bucket(self, method: str, query: dict[str, str], body: bytes) -> Reply:
+    async def _bucket(self, method: str, query: dict[str, str], body: bytes) -> Reply:
         if method in ("HEAD", "PUT"):  # exists / create: the bucket always exists
             return Reply(200)
         if method == "GET":
             return self._list(query)
         if method == "POST" and "delete" in query:
-            return self._delete_many(body)
+            return await self._delete_many(body)
         return _error(501, "NotImplemented", f"{method} on a bucket is not supported", self.bucket)
 
-    def _get(self, key: str, headers: dict[str, str], head: bool) -> Reply:
-        found = self.store.get(key)  # HEAD reads too: objects are small and the etag may be unknown
+    async def _get(self, key: str, headers: dict[str, str], head: bool) -> Reply:
+        found = await self.store.get(key)  # HEAD reads too: objects are small and the etag may be unknown
         if found is None:
             reply = _error(404, "NoSuchKey", "The specified key does not exist.", key)
             reply.send_body = not head
@@ -192,20 +192,20 @@ class S3Handler:
         reply.send_body = not head
         return reply
 
-    def _put(self, key: str, headers: dict[str, str], body: bytes) -> Reply:
+    async def _put(self, key: str, headers: dict[str, str], body: bytes) -> Reply:
         try:
-            etag = self.store.put(key, body, headers.get("if-match"), headers.get("if-none-match"))
+            etag = await self.store.put(key, body, headers.get("if-match"), headers.get("if-none-match"))
         except PreconditionFailedError as failed:
             reply = _precondition_failed()
             reply.headers.append(("x-touchstream-condition", failed.condition))
             return reply
         return Reply(200, b"", [("ETag", f'"{etag}"')])
 
-    def _delete_many(self, body: bytes) -> Reply:
+    async def _delete_many(self, body: bytes) -> Reply:
         deleted = []
         for raw in _DELETE_KEY.findall(body.decode()):
             key = unescape(raw, {"&quot;": '"', "&apos;": "'"})
-            self.store.delete(key)
+            await self.store.delete(key)
             deleted.append(f"<Deleted><Key>{escape(key)}</Key></Deleted>")
         xml = f"{_XML_HEAD}<DeleteResult {_NS}>{''.join(deleted)}</DeleteResult>"
         return Reply(200, xml.encode(), [("Content-Type", _XML)])
@@ -260,7 +260,8 @@ class S3Handler:
         return Reply(200, "".join(parts).encode(), [("Content-Type", _XML)])
 
 
-Handler = Callable[[str, str, dict[str, str], bytes], Reply]
+_Request = tuple[str, str, dict[str, str], bytes]  # method, target, headers, body
+Handler = Callable[[str, str, dict[str, str], bytes], Awaitable[Reply]]
 
 
 class _Connection(asyncio.Protocol):
@@ -274,6 +275,7 @@ class _Connection(asyncio.Protocol):
         self._url = b""
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
+        self._previous: asyncio.Future[None] | None = None  # the answer to the request before
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's TCP transport is an asyncio.Transport in behaviour, not by inheritance.
@@ -305,14 +307,26 @@ class _Connection(asyncio.Protocol):
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        method = self._parser.get_method().decode()
+        target = self._url.decode("latin-1")
+        request = (method, target, self._headers, b"".join(self._body))
+        keep_alive = self._parser.should_keep_alive()
+        self._previous = asyncio.ensure_future(self._answer(request, keep_alive, self._previous))
+
+    async def _answer(
+        self,
+        request: tuple[str, str, dict[str, str], bytes],
+        keep_alive: bool,
+        previous: asyncio.Future[None] | None,
+    ) -> None:
+        method, target, headers, body = request
+        started = time.perf_counter()
+        reply = await self._handler(method, target, headers, body)
+        if previous is not None:
+            await previous  # a pipelined request is answered after the one before it
         transport = self._transport
         if transport is None or transport.is_closing():
             return
-        method = self._parser.get_method().decode()
-        target = self._url.decode("latin-1")
-        started = time.perf_counter()
-        reply = self._handler(method, target, self._headers, b"".join(self._body))
-        keep_alive = self._parser.should_keep_alive()
         lines = [f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Unknown')}"]
         lines += [f"{name}: {value}" for name, value in reply.headers]
         if reply.status != 304:
@@ -322,7 +336,6 @@ class _Connection(asyncio.Protocol):
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         transport.write(head + reply.body if reply.send_body else head)
         if self._trace is not None:
-            headers = self._headers
             conditions = " ".join(f"{name}={headers[name]}" for name in _TRACED if name in headers)
             elapsed = (time.perf_counter() - started) * 1e6
             line = f"{time.time():.6f} {method} {target} [{conditions}] {reply.status} {elapsed:.0f}us\n"
