@@ -4,8 +4,10 @@ The durable embedded broker (Tansu's S3 engine) keeps every record batch, waterm
 object here (``embedded/s3store.py`` serves this over HTTP). What it relies on:
 
 * **Whole objects.** A write goes to a temporary file beside the object, is fsynced and renamed over
-  it: a reader — or a store restarted after ``kill -9`` or a power cut — sees the old object or the
-  new one, never a torn one. (s3rver truncated in place; an empty offset object wedged Tansu.)
+  it: a reader — or a store restarted after ``kill -9`` — sees the old object or the new one, never a
+  torn one. (s3rver truncated in place; an empty offset object wedged Tansu.) The directory is not
+  fsynced after the rename (as in the s3rver wrapper; it doubled the cost of a new object): after a
+  power cut, a write acknowledged in the file system's last commit interval may read as the old object.
 * **Conditional puts as S3 answers them.** Tansu's watermarks and cluster metadata are updated
   optimistically with ``If-None-Match: *`` / ``If-Match: <etag>`` and re-read only on a 412. Without
   that answer a restarted broker overwrote acknowledged records (docs/durability.md).
