@@ -399,7 +399,7 @@ GUARDS_OFF = "role_local_parts: []\nshared_device: {max_people: 0}\nperson_max_a
 
 
 def guards_on_off(events: list[tuple[bytes, bytes]], repeat: int) -> None:
-    """A real worker with the identity guards (streams/identity_guards.yaml) on vs off, alternating."""
+    """A real worker with the identity guards (schemas/identity_guards.yaml) on vs off, alternating."""
     worker: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp, EmbeddedKafka(Path(tmp)) as kafka:
         off = Path(tmp) / "guards-off.yaml"

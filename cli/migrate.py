@@ -8,10 +8,10 @@ from rich.console import Console
 from cli import running
 from embedded.clickhouse import ANALYST_USER, EmbeddedClickHouse
 from embedded.errors import EmbeddedServiceError
+from schemas.guards import load_guards
 from schemas.settings import Settings
 from sinks.client import connect
 from sinks.migrate import apply_migrations, apply_retention, ensure_analyst_user
-from streams.guards import load_guards
 
 __all__ = ["migrate"]
 

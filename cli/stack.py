@@ -23,11 +23,11 @@ from embedded.errors import EmbeddedServiceError
 from embedded.kafka import EmbeddedKafka
 from embedded.process import free_port, spawn_child, stop_child
 from schemas import jsonio
+from schemas.guards import load_guards
 from schemas.settings import Settings
 from sinks.client import connect
 from sinks.migrate import apply_migrations
 from streams.admin import ensure_topics
-from streams.guards import load_guards
 from streams.rebuild import rebuild_state
 
 __all__ = ["COMPONENTS", "Component", "Stack", "StackFailedError"]

@@ -74,7 +74,7 @@ class IdentityRecord(_Record):
     event_id: str = ""
     source: str = ""
     # Why a guard held this link back ('' = applied): role_address, free_mail_domain, shared_device
-    # (streams.guards). Held records travel on touchstream.identity-held to identity_edges only.
+    # (schemas.guards). Held records travel on touchstream.identity-held to identity_edges only.
     held: str = ""
 
 

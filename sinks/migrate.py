@@ -15,9 +15,9 @@ from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as ClickHouseError
 
 from schemas import tables
+from schemas.guards import IdentityGuards
 from sinks.errors import MigrationError
 from sinks.view_files import apply_views, split_statements
-from streams.guards import IdentityGuards
 
 __all__ = ["Migration", "apply_migrations", "apply_retention", "available_migrations", "ensure_analyst_user"]
 

@@ -5,10 +5,10 @@ current definition (``CREATE OR REPLACE VIEW {db}.<name> AS ...``) and every ``a
 applies all of them again, after the numbered migrations. A view that reads another view is created
 after it: the ``{db}.<name>`` tokens naming other view files are its dependencies.
 
-Besides ``{db}``, a view may name the identity guards' numbers (``streams/identity_guards.yaml``,
+Besides ``{db}``, a view may name the identity guards' numbers (``schemas/identity_guards.yaml``,
 ``TOUCHSTREAM_IDENTITY_GUARDS``) as ``{shared_max_people}``, ``{shared_window_ms}`` and
 ``{person_max_accounts}``: they are baked in when the views are applied, so the SQL applies the
-same guards as the stream workers (:mod:`streams.guards`). Re-applying (every start, ``touchstream
+same guards as the stream workers (:mod:`schemas.guards`). Re-applying (every start, ``touchstream
 migrate``) picks up a changed file.
 """
 
@@ -22,8 +22,8 @@ from importlib import resources
 from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as ClickHouseError
 
+from schemas.guards import IdentityGuards, load_guards
 from sinks.errors import MigrationError
-from streams.guards import IdentityGuards, load_guards
 
 __all__ = [
     "View",
@@ -116,7 +116,7 @@ def render(view: View, database: str, guards: IdentityGuards) -> str:
 def apply_views(client: Client, database: str, guards: IdentityGuards | None = None) -> list[str]:
     """(Re)create every view of ``sinks/views`` in ``database``; returns their names in the order applied.
 
-    ``guards``: the identity guards the views apply (default: the bundled ``streams/identity_guards.yaml``).
+    ``guards``: the identity guards the views apply (default: the bundled ``schemas/identity_guards.yaml``).
     """
     rules = guards if guards is not None else load_guards()
     applied = []

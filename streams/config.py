@@ -8,8 +8,8 @@ from pathlib import Path
 from attribution import RULE_BASED_MODELS
 from attribution.self_reported import SelfReportedMapError, load_map
 from schemas import topics
+from schemas.guards import IdentityGuards, load_guards
 from streams.errors import RulesError
-from streams.guards import IdentityGuards, load_guards
 from streams.journeys import DAY, Windows
 from streams.rules import Rules, load_free_email_domains, load_rules
 

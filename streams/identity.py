@@ -56,7 +56,7 @@ class DeviceState:
     """What one visitor is known to be: person, account and the event time that said so.
 
     ``people``: every person the device was identified as, with the first event time (the shared-device
-    guard, :mod:`streams.guards`); ``revoked``: people `touchstream identity split` took off it.
+    guard, :mod:`schemas.guards`); ``revoked``: people `touchstream identity split` took off it.
     """
 
     person: str = ""

@@ -143,7 +143,7 @@ class JourneyState:
     # belongs to that person while the device is not shared and that link is not revoked, else to the
     # device's parent (streams.stage_journey, docs/identity.md).
     stamps: dict[str, str] = field(default_factory=dict)  # event id -> person entity
-    shared: bool = False  # a shared device (streams.guards) links to nobody
+    shared: bool = False  # a shared device (schemas.guards) links to nobody
     lead: tuple[float, str] | None = None  # (ts, conversion id) of the earliest lead-creating conversion
     opportunity: tuple[float, str] | None = None
     watermark: float = 0.0  # highest event time seen

@@ -229,7 +229,7 @@ def _identified(
     config: StreamConfig, out: BatchOutput, state: DeviceState, anon: str, who: str, ts: float
 ) -> DeviceState:
     """Remember when the device was first identified as ``who``; tell its journey if that made the
-    device shared (streams.guards)."""
+    device shared (schemas.guards)."""
     before = config.guards.shared(state.firsts())
     state = replace(state, people={**state.people, who: ts})
     _tell_shared(config, out, anon, before, state)
@@ -267,7 +267,7 @@ def _revoke(
 
 
 def _guarded(config: StreamConfig, out: BatchOutput, event: Event) -> tuple[str | None, str | None]:
-    """The e-mail and account domain stitching may use, after the identity guards (streams.guards).
+    """The e-mail and account domain stitching may use, after the identity guards (schemas.guards).
 
     A role address (``sales@``) names its company but never a person; an explicit account domain that
     is a free-mail provider names no account. What a guard held back is logged as a held edge on

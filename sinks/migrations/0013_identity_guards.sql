@@ -1,6 +1,6 @@
 -- Identity guards and undo (issue 18).
 --   * held: why a guard held a link back ('' = applied): role_address, free_mail_domain,
---     shared_device (streams/guards.py, streams/identity_guards.yaml). Held links come on their own
+--     shared_device (schemas/guards.py, schemas/identity_guards.yaml). Held links come on their own
 --     topic (touchstream.identity-held) straight into identity_edges, so they are visible in the
 --     merge log and never reach identities, whose latest-row-per-key would let a held link replace
 --     an applied one. identities gets the column too (always '') because both take one record shape.

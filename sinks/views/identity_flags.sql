@@ -1,4 +1,4 @@
--- identity_flags: the ids of the identity graph worth a look (issue 18, streams/identity_guards.yaml).
+-- identity_flags: the ids of the identity graph worth a look (issue 18, schemas/identity_guards.yaml).
 -- Returns one row per flagged id: kind, id, count, first_at, last_at.
 --   * kind 'shared_device', id an anonymous id: a device the shared-device guard unlinks (shared_devices);
 --     count = the people counted on it, first_at / last_at = the earliest / latest of their first

@@ -1,6 +1,6 @@
--- shared_devices: the devices the shared-device guard unlinks (issue 18, streams/identity_guards.yaml
+-- shared_devices: the devices the shared-device guard unlinks (issue 18, schemas/identity_guards.yaml
 -- shared_device): a device first identified by more than max_people different people within any
--- window_days is linked to none of them, the same rule as the stream (streams.guards.IdentityGuards.shared).
+-- window_days is linked to none of them, the same rule as the stream (schemas.guards.IdentityGuards.shared).
 -- Per person P of device A, t_P = the first time an applied edge named A -> P (a held role address is no
 -- person, as the stream does not count it either); pairs currently revoked (`touchstream identity
 -- split`, identity_revocations) do not count. A is shared when,

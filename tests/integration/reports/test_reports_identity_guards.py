@@ -4,7 +4,7 @@ and `touchstream identity split / unlink / relink` over a hand-built graph.
 Applied links go into ``identities`` as the sink writes them (the merge log ``identity_edges`` follows
 by the materialized view of 0010); held links straight into ``identity_edges`` as the sink writes
 ``touchstream.identity-held``; revocations into ``identity_revocations``. The views use the bundled
-guards (streams/identity_guards.yaml): shared above 3 people in 30 days, flag above 3 accounts.
+guards (schemas/identity_guards.yaml): shared above 3 people in 30 days, flag above 3 accounts.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from schemas import jsonio, topics
+from schemas.guards import IdentityGuards
 from sinks.client import connect
 from sinks.erasure import Subject, erase
 from sinks.migrate import apply_migrations
 from sinks.view_files import apply_views
 from streams.admin import ensure_topics
-from streams.guards import IdentityGuards
 
 pytestmark = pytest.mark.integration
 

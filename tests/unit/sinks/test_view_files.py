@@ -85,8 +85,8 @@ def test_a_file_must_hold_one_view_of_its_name() -> None:
 
 def test_every_view_renders_with_the_guard_numbers() -> None:
     """The identity guards' numbers are baked in (sinks.view_files.render); no token is left over."""
+    from schemas.guards import IdentityGuards, load_guards
     from sinks.view_files import render
-    from streams.guards import IdentityGuards, load_guards
 
     guards = IdentityGuards(shared_max_people=4, shared_window_s=2 * 86_400.0, person_max_accounts=5)
     for v in available_views():
@@ -98,8 +98,8 @@ def test_every_view_renders_with_the_guard_numbers() -> None:
 
 
 def test_an_unknown_token_is_refused() -> None:
+    from schemas.guards import IdentityGuards
     from sinks.view_files import render
-    from streams.guards import IdentityGuards
 
     with pytest.raises(MigrationError, match="unknown token"):
         render(

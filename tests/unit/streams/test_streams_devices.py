@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas import jsonio
+from schemas.guards import IdentityGuards
 from streams.config import StreamConfig
-from streams.guards import IdentityGuards
 from streams.identity_control import revocation_commands
 from streams.journeys import DAY, Conversion, Touchpoint
 from streams.stage_enrich import process_events

@@ -1,5 +1,5 @@
 """Identity guards in stage 1: role addresses never make a person, free-mail domains never an account,
-and what a guard held back is logged on ``identity-held`` with its reason (streams.guards)."""
+and what a guard held back is logged on ``identity-held`` with its reason (schemas.guards)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from schemas import jsonio
+from schemas.guards import IdentityGuards, load_guards
 from streams.config import StreamConfig
-from streams.guards import IdentityGuards, load_guards
 from streams.stage_enrich import process_events
 
 CONFIG = StreamConfig.build()

@@ -1,6 +1,6 @@
 """Identity guards: the rules that keep one shared laptop or one ``sales@`` address from gluing people.
 
-Loaded once per worker from ``streams/identity_guards.yaml`` (or ``TOUCHSTREAM_IDENTITY_GUARDS``); the
+Loaded once per worker from ``schemas/identity_guards.yaml`` (or ``TOUCHSTREAM_IDENTITY_GUARDS``); the
 stream applies them in stage 1 (:mod:`streams.stage_enrich`) and the SQL views apply the same numbers
 (``sinks/views``), so the stream's journeys and ``account_journeys`` agree.
 """
@@ -13,12 +13,16 @@ from pathlib import Path
 
 import yaml
 
-from streams.errors import RulesError
+from schemas.errors import ConfigError
 
-__all__ = ["GUARDS_PATH", "IdentityGuards", "load_guards"]
+__all__ = ["GUARDS_PATH", "GuardsError", "IdentityGuards", "load_guards"]
 
 GUARDS_PATH = Path(__file__).with_name("identity_guards.yaml")
 _FOLD = re.compile(r"[.\-_]")
+
+
+class GuardsError(ConfigError):
+    """The identity guard file (TOUCHSTREAM_IDENTITY_GUARDS) is malformed; the message names it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +53,12 @@ class IdentityGuards:
 
 
 def load_guards(path: Path | None = None) -> IdentityGuards:
-    """Read the guard file; a missing key keeps its default, a malformed file raises ``RulesError``."""
+    """Read the guard file; a missing key keeps its default, a malformed file raises ``GuardsError``."""
     source = path or GUARDS_PATH
     try:
         raw = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise RulesError(f"identity guards {source}: {exc}") from None
+        raise GuardsError(f"identity guards {source}: {exc}") from None
     try:
         shared = raw.get("shared_device") or {}
         roles = raw.get("role_local_parts") or ()
@@ -65,4 +69,4 @@ def load_guards(path: Path | None = None) -> IdentityGuards:
             person_max_accounts=int(raw.get("person_max_accounts", 0)),
         )
     except (AttributeError, TypeError, ValueError) as exc:
-        raise RulesError(f"identity guards {source}: {exc}") from None
+        raise GuardsError(f"identity guards {source}: {exc}") from None
