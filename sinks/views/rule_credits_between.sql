@@ -8,8 +8,11 @@
 --   first / last / linear; time_decay 2^(-age/half_life) normalised; u_shaped 40/20/40 (1 touch 100 %,
 --   2 touches 50/50); w_shaped 30 % each to first, lead-creation and opportunity-creation touch, 10 %
 --   over the others; full_path adds the last touch (22.5 % x 4). The lead-creation touch is the last
---   touch at or before the account's first `lead` conversion (opportunity likewise); no lead before
---   the conversion -> w_shaped / full_path fall back to u_shaped. Coinciding anchors add their shares.
+--   touch at or before the account's first conversion of any credited stage (lead, mql, sql,
+--   opportunity, closed_won: an account whose first signal is an MQL was a lead then, as the stream's
+--   markers say, streams/credit.py); the opportunity-creation touch likewise for its first opportunity
+--   or closed_won; no lead before the conversion -> w_shaped / full_path fall back to u_shaped.
+--   Coinciding anchors add their shares.
 -- Touches are the rows the stream admits to journeys (touchpoints.in_journey, migration 0009: no bots,
 -- no internal navigation, no untagged direct form posts), so its answer is the stream's latest revision.
 -- Reads conversions FINAL, person_accounts, device_people, shared_devices, identity_revocations and
@@ -26,8 +29,11 @@ WITH
           AND toDate(ts) >= {since:Date} AND toDate(ts) < {until:Date}
     ),
     marks AS (
-        SELECT account_id, minIf(ts, stage = 'lead') AS lead_ts, minIf(ts, stage = 'opportunity') AS opp_ts,
-               countIf(stage = 'lead') > 0 AS has_lead, countIf(stage = 'opportunity') > 0 AS has_opp
+        SELECT account_id,
+               minIf(ts, stage IN ('lead', 'mql', 'sql', 'opportunity', 'closed_won')) AS lead_ts,
+               minIf(ts, stage IN ('opportunity', 'closed_won')) AS opp_ts,
+               countIf(stage IN ('lead', 'mql', 'sql', 'opportunity', 'closed_won')) > 0 AS has_lead,
+               countIf(stage IN ('opportunity', 'closed_won')) > 0 AS has_opp
         FROM {db}.conversions FINAL
         WHERE account_id IN (SELECT account_id FROM conv)
         GROUP BY account_id

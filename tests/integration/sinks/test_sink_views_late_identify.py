@@ -60,8 +60,10 @@ def test_late_identify_reattributes_rule_credits_and_first_touches(own_ch):
     assert credits(own_ch, "last") == list(zip(journey, [0, 0, 1.0], strict=True))
     assert credits(own_ch, "linear") == list(zip(journey, [round(1 / 3, 9)] * 3, strict=True))
     assert credits(own_ch, "u_shaped") == list(zip(journey, [0.4, 0.2, 0.4], strict=True))
-    # Lead at x-c (the last touch at or before the lead): w_shaped 30 % first, 30 % lead, 10 % + ... to x-b.
-    assert credits(own_ch, "w_shaped") == list(zip(journey, [0.45, 0.1, 0.45], strict=True))
+    # Lead at x-c (the last touch at or before the lead), and the win is the opportunity's creation too
+    # (the stream marks opportunity at the first opportunity or closed_won): its last touch, x-c again.
+    # w_shaped: 30 % first (x-a), 30 % lead + 30 % opportunity (x-c), the remaining 10 % to x-b.
+    assert credits(own_ch, "w_shaped") == list(zip(journey, [0.3, 0.1, 0.6], strict=True))
     assert own_ch.execute(f"SELECT sum(revenue_credit) FROM {BETWEEN} WHERE model = 'time_decay'") == [
         (pytest.approx(900.0),)
     ]
