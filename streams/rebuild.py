@@ -7,7 +7,9 @@ opportunity markers; per known person one message with the person's link to its 
 (``p:<person>`` -> ``a:<account>``) and the person's touches (a person keeps them, to move them when
 it moves accounts); and a link per known visitor to its latest person (``v:<anonymous_id>`` ->
 ``p:<person>``), the routing the live path builds, so the journey stage rebuilds exactly the state
-it would have had. The person's touches reach the account twice (directly and forwarded by the
+it would have had (through ``device_people`` / ``person_accounts``, so the identity guards and
+revocations hold; revoked edges are re-sent as revocations and shared devices flagged, see
+docs/identity.md for what a re-seed cannot rebuild). The person's touches reach the account twice (directly and forwarded by the
 person, after the account's message): the second copy is a redelivery and changes nothing. The
 visitor table of stage 1 is not seeded: a known visitor's next event reaches its account through
 its person. Conversions a late touch can still revise come back as hand-over items
@@ -34,6 +36,7 @@ from streams.config import StreamTopics
 from streams.dedupe import DAY_S, seed_envelope
 from streams.enrich import enters_journey
 from streams.identity import account_key, person_key, visitor_key
+from streams.identity_control import SHARED_ITEM, revocation_commands
 from streams.journeys import Conversion, Pending, Touchpoint
 
 __all__ = ["rebuild_state"]
@@ -100,15 +103,29 @@ def rebuild_state(
         conversion = Conversion(cid, float(ts), stage, person, float(amount), currency, opp)
         seed = Pending(conversion, stage == "lead", int(revision) + 1, "", sorted(ids))
         items.setdefault(account_key(account), []).append(["h", seed.to_json()])
-    # The same latest-link rules as account_journeys (device -> person, person -> account).
+    # The same latest-link rules as account_journeys (device -> person, person -> account), through the
+    # views that apply the identity guards and revocations (docs/identity.md).
     devices = ch.execute(
-        f"SELECT anonymous_id, argMax(person_id, updated_at), toFloat64(max(updated_at)) "  # noqa: S608
-        f"FROM {tables.IDENTITIES} WHERE anonymous_id != '' AND person_id != '' GROUP BY anonymous_id"
+        "SELECT d.anonymous_id, d.resolved_person, toFloat64(max(i.updated_at)) FROM device_people AS d "
+        "INNER JOIN identities AS i ON i.anonymous_id = d.anonymous_id AND i.person_id = d.resolved_person "
+        "WHERE d.resolved_person != '' GROUP BY d.anonymous_id, d.resolved_person"
     )
     employers = ch.execute(
-        f"SELECT person_id, argMax(account_id, updated_at), toFloat64(max(updated_at)) "  # noqa: S608
-        f"FROM {tables.IDENTITIES} WHERE person_id != '' AND account_id != '' GROUP BY person_id"
+        "SELECT p.person_id, p.resolved_account, toFloat64(max(e.updated_at)) FROM person_accounts AS p "
+        "INNER JOIN identity_edges AS e ON e.person_id = p.person_id AND e.account_id = p.resolved_account "
+        "WHERE e.anonymous_id = '' AND p.person_id != '' GROUP BY p.person_id, p.resolved_account"
     )
+    # Revoked edges and shared devices, so an edge asserted again stays revoked and a shared device's
+    # next touches stay on it.
+    undone = [
+        send
+        for kind, child, parent in ch.execute(
+            f"SELECT kind, child, parent FROM {tables.IDENTITY_REVOCATIONS} FINAL WHERE revoked = 1"  # noqa: S608
+        )
+        if kind in ("device", "account")
+        for send in revocation_commands(kind, child, parent, True, topics or StreamTopics())
+    ]
+    shared = [row[0] for row in ch.execute("SELECT anonymous_id FROM shared_devices")]
     # Only people with an account: without one their touches are in no journey of account_journeys.
     linked = {
         person_key(person): [["l", account_key(account), ts], *people.get(person_key(person), [])]
@@ -125,6 +142,12 @@ def rebuild_state(
             producer.send(
                 topic, jsonio.dumps([["l", person_key(person), ts]]), key=visitor_key(anonymous_id).encode()
             )
+            sent += 1
+        for anonymous_id in shared:
+            producer.send(topic, jsonio.dumps([[SHARED_ITEM, True]]), key=visitor_key(anonymous_id).encode())
+            sent += 1
+        for command_topic, command_key, value in undone:
+            producer.send(command_topic, value, key=command_key)
             sent += 1
         for key, ids in _seen_ids(ch, settings.dedupe_days):
             for start in range(0, len(ids), SEED_CHUNK):
