@@ -36,6 +36,8 @@ class MatchRate:
     resolved_touches: int
     conversions: int
     touched_conversions: int
+    shared_devices: int = 0  # devices the shared-device guard links to nobody (schemas/guards.py)
+    held_edges: int = 0  # links a guard held back (role address, free-mail domain) in the window
 
     @property
     def touch_rate(self) -> float | None:
@@ -51,12 +53,11 @@ def fetch_match_rate(client: Client, database: str, now: datetime, window: timed
     since, until = (now - window).date(), (now + timedelta(days=1)).date()
     rows = run_query(
         client,
-        "SELECT touches, resolved_touches, conversions, touched_conversions "
+        "SELECT touches, resolved_touches, conversions, touched_conversions, shared_devices, held_edges "
         f"FROM {qualified(database, 'identity_match_rate')}(since = %(since)s, until = %(until)s)",
         {"since": since, "until": until},
     )
-    touches, resolved, conversions, touched = rows[0] if rows else (0, 0, 0, 0)
-    return MatchRate(int(touches), int(resolved), int(conversions), int(touched))
+    return MatchRate(*(int(v) for v in (rows[0] if rows else (0, 0, 0, 0, 0, 0))))
 
 
 def fetch_device_jumps(

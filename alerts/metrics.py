@@ -59,6 +59,12 @@ class MonitorMetrics:
             ["of"],
             registry=r,
         )
+        self.identity_guarded = Gauge(
+            "touchstream_identity_guarded",
+            "Identity guards over the match window: shared devices linked to nobody, links held back",
+            ["what"],
+            registry=r,
+        )
         self.firing = Gauge("touchstream_alerts_firing", "Alerts currently firing", ["kind"], registry=r)
         self.last_run = Gauge(
             "touchstream_monitor_last_run_timestamp_seconds", "End of the last monitor tick", registry=r
@@ -92,6 +98,8 @@ class MonitorMetrics:
     def observe_match_rate(self, rate: MatchRate) -> None:
         for of, value in (("touches", rate.touch_rate), ("conversions", rate.conversion_rate)):
             self.match_rate.labels(of).set(float("nan") if value is None else value)
+        self.identity_guarded.labels("shared_devices").set(rate.shared_devices)
+        self.identity_guarded.labels("held_links").set(rate.held_edges)
 
     def observe_lag(self, lag: Mapping[tuple[str, str], int]) -> None:
         for (group, topic), n in lag.items():

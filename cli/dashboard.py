@@ -164,7 +164,10 @@ class Dashboard:
         rate = fetch_match_rate(self.client, self.database, datetime.now(UTC), timedelta(days=30))
         touches = "—" if rate.touch_rate is None else f"{rate.touch_rate:.0%}"
         conversions = "—" if rate.conversion_rate is None else f"{rate.conversion_rate:.0%}"
-        self.identity = f"{touches} of touches on an account, {conversions} of conversions with a touch"
+        self.identity = (
+            f"{touches} of touches on an account, {conversions} of conversions with a touch, "
+            f"{rate.shared_devices} shared devices"
+        )
 
     def _velocity(self) -> None:
         from datetime import UTC, datetime, timedelta

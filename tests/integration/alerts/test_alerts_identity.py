@@ -104,3 +104,29 @@ def test_match_rate_gauges(alerts_db: tuple[Client, str]) -> None:
     monitor.tick(NOW + timedelta(minutes=10))
     assert gauge("touches") == pytest.approx(2 / 3)
     assert monitor.match_rate is not None and monitor.match_rate.touches == 3
+
+
+def test_shared_devices_gauge(alerts_db: tuple[Client, str]) -> None:
+    """A kiosk identified as four people within a day (guard default: more than 3 in 30 days) is counted."""
+    client, db = alerts_db
+    metrics = MonitorMetrics()
+    monitor = Monitor(client, db, load_rules(), Dispatcher([Recorder()]), metrics=metrics)
+
+    def guarded(what: str) -> float:
+        value = metrics.registry.get_sample_value("touchstream_identity_guarded", {"what": what})
+        assert value is not None
+        return value
+
+    monitor.tick(NOW)
+    before = guarded("shared_devices")
+    at = NOW - timedelta(days=1)
+    client.execute(
+        f"INSERT INTO {db}.identities (anonymous_id, person_id, account_id, updated_at) VALUES",
+        [
+            ("kiosk-gauge", f"visitor-{i}@kiosk.example", "kiosk.example", at + timedelta(hours=i))
+            for i in range(4)
+        ],
+    )
+    monitor.tick(NOW + timedelta(minutes=10))
+    assert guarded("shared_devices") == before + 1
+    assert monitor.match_rate is not None and monitor.match_rate.shared_devices == before + 1
