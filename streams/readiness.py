@@ -8,6 +8,7 @@ dashboard shows the restore gauges while a worker replays its changelogs.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -17,7 +18,21 @@ from typing import Any
 import faust
 from prometheus_client import Gauge
 
-__all__ = ["READY", "RESTORE_REMAINING", "RESTORE_TOTAL", "RestoreProgress", "watch_recovery"]
+__all__ = [
+    "READY", "REBALANCE_STALL_S", "RESTORE_REMAINING", "RESTORE_TOTAL", "RebalanceWatch", "RestoreProgress",
+    "watch_recovery",
+]  # fmt: skip
+
+# A rebalance that has not finished after this long is taken as wedged and the worker exits with
+# EXIT_STAGE_FAILED (70) so its supervisor starts it again with a fresh member id. Why: on the embedded
+# Tansu broker (0.6.0) the group coordinator has no timer of its own - a dead member is dropped only
+# when a live member's request notices that its session timeout passed - and the member it dropped can
+# stay recorded as the group's leader, so the survivor's JoinGroup keeps naming the dead member as
+# leader and its SyncGroup keeps failing (docs/streams.md "Partitioning"). A normal rebalance after a
+# SIGKILLed member takes ~16 s here (10 s session timeout + a heartbeat + Tansu's 3 s join pause), a
+# worker joining ~5 s; 90 s leaves room for a slow revoke on a loaded machine. This bounds the stall
+# without touching broker_max_poll_interval (it must stay >= 60 s, see streams.app).
+REBALANCE_STALL_S = 90.0
 
 READY = Gauge(
     "touchstream_stream_ready", "1 once the worker joined its group and restored its tables, else 0"
@@ -65,6 +80,34 @@ class RestoreProgress:
         return f"{', '.join(parts)} records ({self.restored() / elapsed:.0f} records/s)"
 
 
+@dataclass
+class RebalanceWatch:
+    """How long the worker has been rebalancing without a break, from periodic samples."""
+
+    stall_s: float = REBALANCE_STALL_S
+    since: float | None = None
+
+    def stalled(self, rebalancing: bool, now: float) -> bool:
+        if not rebalancing:
+            self.since = None
+            return False
+        if self.since is None:
+            self.since = now
+        return now - self.since >= self.stall_s
+
+
+def _exit_wedged(stalled_s: float) -> None:
+    from streams.agents import EXIT_STAGE_FAILED  # agents imports faust tables: keep this module light
+
+    log.critical(
+        "rebalance has not finished after %.0f s (wedged group, see docs/streams.md); exiting so the worker "
+        "restarts and rejoins the group",
+        stalled_s,
+    )
+    logging.shutdown()
+    os._exit(EXIT_STAGE_FAILED)
+
+
 def _recovery(app: faust.App) -> Any:
     return app.tables.recovery  # type: ignore[attr-defined]  # on TableManager, not its Protocol
 
@@ -74,14 +117,21 @@ def _ready(app: faust.App) -> bool:
     return bool(recovery.completed.is_set() and not app.in_recovery and not app.rebalancing)
 
 
-def watch_recovery(app: faust.App, interval_s: float = 1.0) -> threading.Thread:
-    """Sample recovery every ``interval_s`` in a daemon thread (reads only; faust owns the state)."""
+def watch_recovery(
+    app: faust.App, interval_s: float = 1.0, stall_s: float = REBALANCE_STALL_S
+) -> threading.Thread:
+    """Sample recovery every ``interval_s`` in a daemon thread (reads only; faust owns the state), and
+    exit the process when a rebalance has lasted ``stall_s`` (see :data:`REBALANCE_STALL_S`)."""
 
     def run() -> None:
         progress: RestoreProgress | None = None
         last_log = 0.0
+        watch = RebalanceWatch(stall_s)
         while True:
             time.sleep(interval_s)
+            now = time.monotonic()
+            if watch.stalled(bool(app.rebalancing) and not app.should_stop, now):
+                _exit_wedged(now - (watch.since or now))
             try:
                 recovery = _recovery(app)
                 ready = _ready(app)
