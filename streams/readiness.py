@@ -82,17 +82,24 @@ class RestoreProgress:
 
 @dataclass
 class RebalanceWatch:
-    """How long the worker has been rebalancing without a break, from periodic samples."""
+    """How long the worker has been rebalancing with nothing moving, from periodic samples.
+
+    faust counts a worker as rebalancing until its tables are restored, and a large restore legitimately
+    takes minutes: every restored changelog record (``progress``) starts the clock again, so only a
+    rebalance with no restore progress for ``stall_s`` is a stall. Killing a restore that is moving
+    would only make the next start restore it all again.
+    """
 
     stall_s: float = REBALANCE_STALL_S
     since: float | None = None
+    progress: int = -1
 
-    def stalled(self, rebalancing: bool, now: float) -> bool:
+    def stalled(self, rebalancing: bool, now: float, progress: int = 0) -> bool:
         if not rebalancing:
             self.since = None
             return False
-        if self.since is None:
-            self.since = now
+        if self.since is None or progress != self.progress:
+            self.since, self.progress = now, progress
         return now - self.since >= self.stall_s
 
 
@@ -130,7 +137,8 @@ def watch_recovery(
         while True:
             time.sleep(interval_s)
             now = time.monotonic()
-            if watch.stalled(bool(app.rebalancing) and not app.should_stop, now):
+            restored = progress.restored() if progress is not None else 0
+            if watch.stalled(bool(app.rebalancing) and not app.should_stop, now, restored):
                 _exit_wedged(now - (watch.since or now))
             try:
                 recovery = _recovery(app)

@@ -28,6 +28,15 @@ def test_a_finished_rebalance_starts_the_clock_again() -> None:
     assert watch.stalled(True, 156.0)
 
 
+def test_a_restore_that_is_moving_is_no_stall() -> None:
+    """faust is 'rebalancing' until its tables are restored: minutes of restore must not kill the worker."""
+    watch = RebalanceWatch(stall_s=30.0)
+    for second, restored in enumerate(range(0, 10_000, 50)):  # 200 s of steady progress
+        assert not watch.stalled(True, 100.0 + second, restored)
+    assert not watch.stalled(True, 320.0, 9_950)  # stuck from 299 s on
+    assert watch.stalled(True, 330.0, 9_950)
+
+
 def test_the_limit_leaves_room_for_a_normal_rebalance_after_a_dead_member() -> None:
     # ~16 s measured on the embedded broker (10 s session timeout + heartbeat + 3 s join pause).
     assert REBALANCE_STALL_S >= 60
