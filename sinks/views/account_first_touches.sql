@@ -2,7 +2,7 @@
 -- min(ts) / argMin(channel, (ts, event_id)) over account_journeys, from ~1 row per device.
 -- Returns one row per account_id: earliest (ts, event_id, channel), first_ts, first_event_id,
 -- first_channel. No parameters. Reads touch_devices (filled by touch_devices_mv, migration 0005),
--- device_people, person_accounts, shared_devices, identity_revocations (resolved as account_journeys). Folds min() over a String key (toString(ts), event_id, NUL, channel),
+-- device_people, person_accounts, device_links, identity_revocations (resolved as account_journeys). Folds min() over a String key (toString(ts), event_id, NUL, channel),
 -- which orders exactly as the tuple does and avoids ClickHouse's slow generic Tuple path.
 CREATE OR REPLACE VIEW {db}.account_first_touches AS
 SELECT
@@ -14,7 +14,8 @@ SELECT
 FROM (
     SELECT multiIf(e.resolved_account != '', e.resolved_account,
                    r.void, '',
-                   (r.person, r.account_id) IN (SELECT child, parent FROM {db}.identity_revocations FINAL
+                   (SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1) > 0
+                AND (r.person, r.account_id) IN (SELECT child, parent FROM {db}.identity_revocations FINAL
                                                 WHERE kind = 'account' AND revoked = 1),
                    '', r.account_id) AS account_id,
            min(r.first_key) AS first_key
@@ -24,8 +25,8 @@ FROM (
         SELECT t.account_id AS account_id, t.first_key AS first_key,
                -- void: the row's person stamp no longer holds (a shared device, a revoked device edge); its
                -- stamped account goes with it, as the stream takes the touch back from that person.
-               t.anonymous_id != '' AND (t.anonymous_id IN (SELECT anonymous_id FROM {db}.shared_devices)
-                   OR (t.person_id != '' AND (t.anonymous_id, t.person_id) IN (
+               t.anonymous_id != '' AND (d.shared OR ((SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1) > 0
+                   AND t.person_id != '' AND (t.anonymous_id, t.person_id) IN (
                        SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1)))
                    AS void,
                if(t.person_id != '' AND NOT void, t.person_id, d.resolved_person) AS person
@@ -36,7 +37,7 @@ FROM (
             FROM {db}.touch_devices
             GROUP BY anonymous_id, person_id, account_id
         ) AS t
-        LEFT JOIN {db}.device_people AS d ON d.anonymous_id = t.anonymous_id
+        LEFT JOIN {db}.device_links AS d ON d.anonymous_id = t.anonymous_id
     ) AS r
     LEFT JOIN {db}.person_accounts AS e ON e.person_id = r.person
     WHERE account_id != ''

@@ -10,7 +10,7 @@
 --     none for a shared device);
 --   account: that person's account (person_accounts), else the account the touchpoint row carries,
 --     unless that person -> account edge is revoked.
--- Reads touchpoints, device_people, person_accounts, shared_devices, identity_revocations.
+-- Reads touchpoints, device_links, person_accounts, identity_revocations.
 CREATE OR REPLACE VIEW {db}.account_journeys AS
 SELECT
     r.event_id AS event_id,
@@ -19,7 +19,8 @@ SELECT
     r.person AS person_id,
     multiIf(e.resolved_account != '', e.resolved_account,
             r.void, '',
-            (r.person, r.account_id) IN (
+            (SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1) > 0
+                AND (r.person, r.account_id) IN (
                 SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1),
             '', r.account_id) AS account_id,
     r.type AS type,
@@ -37,8 +38,8 @@ FROM (
         t.event_id AS event_id, t.ts AS ts, t.anonymous_id AS anonymous_id, t.account_id AS account_id,
         -- void: the row's person stamp no longer holds (a shared device, a revoked device edge); its
         -- stamped account goes with it, as the stream takes the touch back from that person.
-        t.anonymous_id != '' AND (t.anonymous_id IN (SELECT anonymous_id FROM {db}.shared_devices)
-            OR (t.person_id != '' AND (t.anonymous_id, t.person_id) IN (
+        t.anonymous_id != '' AND (d.shared OR ((SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1) > 0
+            AND t.person_id != '' AND (t.anonymous_id, t.person_id) IN (
                 SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1)))
             AS void,
         if(t.person_id != '' AND NOT void, t.person_id, d.resolved_person) AS person,
@@ -46,7 +47,7 @@ FROM (
         t.utm_medium AS utm_medium, t.utm_campaign AS utm_campaign, t.url AS url, t.referrer AS referrer,
         t.is_bot AS is_bot, t.in_journey AS in_journey
     FROM {db}.touchpoints AS t FINAL
-    LEFT JOIN {db}.device_people AS d ON d.anonymous_id = t.anonymous_id
+    LEFT JOIN {db}.device_links AS d ON d.anonymous_id = t.anonymous_id
     WHERE NOT t.is_bot
 ) AS r
 LEFT JOIN {db}.person_accounts AS e ON e.person_id = r.person

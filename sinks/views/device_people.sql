@@ -2,13 +2,8 @@
 -- and the stream): per device, argMax(person_id, (updated_at, person_id)) over its identities rows whose
 -- pair is not revoked (`touchstream identity split`, identity_revocations: the latest row per edge
 -- decides). A shared device (shared_devices) and a device whose edges are all revoked have no row.
--- Returns one row per anonymous_id: resolved_person. No parameters. Reads identities,
--- identity_revocations FINAL, shared_devices.
+-- Returns one row per anonymous_id: resolved_person. No parameters. Reads device_links.
 CREATE OR REPLACE VIEW {db}.device_people AS
-SELECT anonymous_id, argMax(person_id, (updated_at, person_id)) AS resolved_person
-FROM {db}.identities
-WHERE anonymous_id != ''
-  AND (anonymous_id, person_id) NOT IN (
-      SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1)
-  AND anonymous_id NOT IN (SELECT anonymous_id FROM {db}.shared_devices)
-GROUP BY anonymous_id;
+SELECT anonymous_id, resolved_person
+FROM {db}.device_links
+WHERE resolved_person != '';

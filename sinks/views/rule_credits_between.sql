@@ -15,7 +15,7 @@
 --   Coinciding anchors add their shares.
 -- Touches are the rows the stream admits to journeys (touchpoints.in_journey, migration 0009: no bots,
 -- no internal navigation, no untagged direct form posts), so its answer is the stream's latest revision.
--- Reads conversions FINAL, person_accounts, device_people, shared_devices, identity_revocations and
+-- Reads conversions FINAL, person_accounts, device_people, device_links, identity_revocations and
 -- touchpoints FINAL: only the converting accounts' touchpoints from the earliest lookback on (filtered in
 -- PREWHERE, before FINAL: every filtered column is a property of the event), resolved exactly as
 -- account_journeys does (shared devices and revoked edges included). Each
@@ -45,7 +45,8 @@ WITH
                r.utm_campaign AS utm_campaign,
                multiIf(e.resolved_account != '', e.resolved_account,
                        r.void, '',
-                       (r.person, r.account_id) IN (SELECT child, parent FROM {db}.identity_revocations FINAL
+                       (SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1) > 0
+                AND (r.person, r.account_id) IN (SELECT child, parent FROM {db}.identity_revocations FINAL
                                                     WHERE kind = 'account' AND revoked = 1),
                        '', r.account_id) AS account_id
         FROM (
@@ -53,8 +54,8 @@ WITH
                t.channel_category AS channel_category, t.utm_campaign AS utm_campaign,
                -- void: the row's person stamp no longer holds (a shared device, a revoked device edge); its
                -- stamped account goes with it, as the stream takes the touch back from that person.
-               t.anonymous_id != '' AND (t.anonymous_id IN (SELECT anonymous_id FROM {db}.shared_devices)
-                   OR (t.person_id != '' AND (t.anonymous_id, t.person_id) IN (
+               t.anonymous_id != '' AND (d.shared OR ((SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1) > 0
+                   AND t.person_id != '' AND (t.anonymous_id, t.person_id) IN (
                        SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1)))
                    AS void,
                if(t.person_id != '' AND NOT void, t.person_id, d.resolved_person) AS person
@@ -69,7 +70,7 @@ WITH
             -- After the cheap filters: in_journey reads the URL columns, only for the converting accounts' rows.
             WHERE in_journey
         ) AS t
-        LEFT JOIN {db}.device_people AS d ON d.anonymous_id = t.anonymous_id
+        LEFT JOIN {db}.device_links AS d ON d.anonymous_id = t.anonymous_id
         ) AS r
         LEFT JOIN {db}.person_accounts AS e ON e.person_id = r.person
     ),

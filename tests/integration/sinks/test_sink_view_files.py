@@ -46,6 +46,7 @@ QUERIES = {
     "marketing_mix_by_channel": f"marketing_mix_by_channel(model = 'linear', {PERIOD})",
     "marketing_mix": f"marketing_mix(model = 'linear', {PERIOD})",
     "shared_devices": "shared_devices",
+    "device_links": "device_links",
     "identity_flags": "identity_flags",
 }
 # Views added after the split: the old schema has no such view to compare with.
@@ -56,6 +57,7 @@ NEW_SINCE = {
     "marketing_mix_by_channel",
     "marketing_mix",
     "shared_devices",
+    "device_links",
     "identity_flags",
 }
 # Views 0007 redefined (credit != 0): the only ones whose rows an upgrade may change.

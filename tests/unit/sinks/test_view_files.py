@@ -50,8 +50,9 @@ def test_each_file_defines_its_own_name() -> None:
 def test_views_come_after_the_views_they_read() -> None:
     order = [v.name for v in view_order(available_views())]
     assert order.index("rule_credits_between") < order.index("rule_credits")
-    for dep in ("device_people", "person_accounts"):
+    for dep in ("shared_devices", "device_links", "person_accounts"):
         assert order.index(dep) < order.index("account_first_touches")
+    assert order.index("device_links") < order.index("device_people")
     assert order.index("account_first_touches") < order.index("funnel_by_first_touch")
     assert sorted(order) == sorted(v.name for v in available_views())
 
