@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +21,10 @@ from streams.dead_letter import dead_letter
 from streams.dedupe import DAY_S, REASON, SEED_PREFIX, SeenTable, Verdict
 from streams.enrich import enrich, spend_record
 from streams.erasure import control_keys
-from streams.identity import DeviceState, Link, company_domain, person_key, stitch, visitor_key
-from streams.identity_control import REVOKE_ITEM, SHARED_ITEM, parse_revocation
+from streams.identity import DeviceState, Link, person_key, stitch, visitor_key
+from streams.identity_control import parse_revocation
 from streams.rows import IdentityRow, encode
+from streams.stage_guards import guarded, identified, revoke, source_of
 
 __all__ = ["BatchOutput", "Send", "process_events"]
 
@@ -100,7 +101,7 @@ def process_events(
             _reject(out, topics, "invalid control envelope", value, details={"error": repr(exc)})
             continue
         if revocation is not None:
-            _revoke(config, out, states, load, index, revocation)
+            revoke(config, out, states, load, index, revocation)
             continue
         if erased is not None:
             for key in erased:  # streams.erasure: forget these visitors / persons
@@ -159,7 +160,7 @@ def _one(
         )
         return
     anon = event.anonymous_id
-    email, domain = _guarded(config, out, event)
+    email, domain = guarded(config, out, event)
     who = event.person_id or email
     state_key = visitor_key(anon) if anon else person_key(who) if who else ""
     if state_key and state_key not in states:
@@ -175,12 +176,12 @@ def _one(
         ts=ts,
         free_domains=config.free_domains,
     )
-    edge = (str(event.event_id), _source(event))
+    edge = (str(event.event_id), source_of(event))
     rows = _identities(anon or "", result.person, result.account, event.email or "", event.ts, edge)
     logged = bool(result.links and result.person)
     new_state = result.state
     if anon and who and ts < new_state.people.get(who, float("inf")):
-        new_state = _identified(config, out, new_state, anon, who, ts)
+        new_state = identified(config, out, new_state, anon, who, ts)
         rows = rows if logged else rows[:1]
         logged = True  # the device edge's first time, which the shared-device rule reads in SQL too
     if logged:
@@ -220,90 +221,6 @@ def _one(
         if result.named:
             item.append(result.named)
         out.forward(result.route, item)
-
-
-_SOURCES = {"identify": "identify", "form_submit": "form", "crm_stage": "crm"}
-
-
-def _identified(
-    config: StreamConfig, out: BatchOutput, state: DeviceState, anon: str, who: str, ts: float
-) -> DeviceState:
-    """Remember when the device was first identified as ``who``; tell its journey if that made the
-    device shared (schemas.guards)."""
-    before = config.guards.shared(state.firsts())
-    state = replace(state, people={**state.people, who: ts})
-    _tell_shared(config, out, anon, before, state)
-    return state
-
-
-def _tell_shared(config: StreamConfig, out: BatchOutput, anon: str, before: bool, state: DeviceState) -> None:
-    after = config.guards.shared(state.firsts())
-    if after != before:
-        out.forward(visitor_key(anon), [SHARED_ITEM, after])
-
-
-def _revoke(
-    config: StreamConfig,
-    out: BatchOutput,
-    states: dict[str, DeviceState | None],
-    load: Callable[[str], bytes | None],
-    index: int,
-    revocation: tuple[str, str, bool],
-) -> None:
-    """``touchstream identity split`` / ``relink`` of a device edge (streams.identity_control)."""
-    anon, person, revoked = revocation
-    key = visitor_key(anon)
-    if key not in states:
-        stored = load(key)
-        states[key] = DeviceState.from_json(jsonio.loads(stored)) if stored else None
-    state = states[key] or DeviceState()
-    before = config.guards.shared(state.firsts())
-    new = replace(state, revoked=state.revoked | {person} if revoked else state.revoked - {person})
-    out.forward(key, [REVOKE_ITEM, person_key(person), revoked])
-    _tell_shared(config, out, anon, before, new)
-    if new != state:
-        states[key] = new
-        out.writes[key] = (jsonio.dumps(new.to_json()), index)
-
-
-def _guarded(config: StreamConfig, out: BatchOutput, event: Event) -> tuple[str | None, str | None]:
-    """The e-mail and account domain stitching may use, after the identity guards (schemas.guards).
-
-    A role address (``sales@``) names its company but never a person; an explicit account domain that
-    is a free-mail provider names no account. What a guard held back is logged as a held edge on
-    ``identity-held`` (ClickHouse ``identity_edges`` only), so ``identity show`` can say why.
-    """
-    email, domain = event.email, event.account_domain
-
-    def hold(anon: str, person: str, account: str, reason: str) -> None:
-        row = IdentityRow(
-            anon, person, account, email or "", event.ts, str(event.event_id), _source(event), reason
-        )
-        out.sends.append((config.topics.identity_held, person.encode(), encode(row)))
-
-    if email and not event.person_id and config.guards.is_role_address(email):
-        company = company_domain(email, config.free_domains) or ""
-        hold(event.anonymous_id or "", email, company, "role_address")
-        domain, email = domain or company or None, None
-    if domain and _free(domain, config.free_domains):
-        hold("", event.person_id or email or "", domain, "free_mail_domain")
-        domain = None
-    return email, domain
-
-
-def _free(domain: str, free_domains: frozenset[str]) -> bool:
-    parts = domain.lower().removeprefix("www.").split(".")
-    return any(".".join(parts[i:]) in free_domains for i in range(len(parts) - 1))
-
-
-def _source(event: Event) -> str:
-    """What kind of call asserted a link, for the merge log: identify, form, crm, group, alias, ..."""
-    if isinstance(event, IdentifyEvent):
-        if event.properties.get("alias") is True:  # compat.segment: alias -> identify
-            return "alias"
-        if "group_id" in event.properties:  # compat.segment: group -> identify naming the account
-            return "group"
-    return _SOURCES.get(event.type, event.type)
 
 
 def _identities(
