@@ -25,6 +25,7 @@ from rich.table import Table
 from cli import running
 from cli.reporting import check_format, open_reader, user_errors
 from reports.identity import Edge, explain_touch, graph_around
+from reports.render import Column, fit_columns, render
 from schemas import jsonio
 from schemas.settings import Settings
 from streams.erasure import ErasureRequestError
@@ -40,22 +41,30 @@ identity_app = typer.Typer(
 FORMATS = ("table", "json")
 
 
-def _edge_table(title: str, edges: list[Edge]) -> Table:
-    table = Table(title=title)
-    for name in ("edge", "from", "to", "source", "event", "time", "current", "held / revoked"):
-        table.add_column(name)
-    for e in edges:
-        table.add_row(
-            e.kind,
-            e.child,
-            e.parent,
-            e.source or "-",
-            e.event_id or "-",
-            _when(e.at),
-            "yes" if e.current else "",
-            _status(e),
-        )
-    return table
+EDGE_COLUMNS = (
+    Column("kind", "edge"), Column("child", "from"), Column("parent", "to"), Column("source"),
+    Column("event_id", "event"), Column("at", "time"), Column("current"), Column("status", "held / revoked"),
+)  # fmt: skip
+# A narrow terminal loses these whole columns first, never the ends of the ids (users copy them into
+# `identity split`); --format json keeps everything.
+DROPPABLE = ("event_id", "source", "at")
+
+
+def _print_edges(console: Console, title: str, edges: list[Edge]) -> None:
+    rows = [
+        {
+            "kind": e.kind,
+            "child": e.child,
+            "parent": e.parent,
+            "source": e.source or "-",
+            "event_id": e.event_id or "-",
+            "at": _when(e.at),
+            "current": "yes" if e.current else "",
+            "status": _status(e),
+        }
+        for e in edges
+    ]
+    render(rows, fit_columns(rows, EDGE_COLUMNS, console, DROPPABLE), "table", title, console)
 
 
 def _when(at: datetime) -> str:
@@ -100,7 +109,7 @@ def show(
         f"identity graph of {graph.query} · {len(graph.devices)} devices, {len(graph.people)} people, "
         f"{len(graph.accounts)} accounts"
     )
-    console.print(_edge_table(title, graph.edges))
+    _print_edges(console, title, graph.edges)
     if graph.flags:
         console.print(_flag_table(graph.flags))
 
@@ -124,7 +133,7 @@ def why(
     where = explanation.account_id or "no account (unresolved)"
     console.print(f"touch {explanation.event_id} → {where}: {explanation.reason}")
     if explanation.edges:
-        console.print(_edge_table("edges", explanation.edges))
+        _print_edges(console, "edges", explanation.edges)
 
 
 # --- split / unlink / relink -------------------------------------------------------------------------
