@@ -10,6 +10,7 @@ every accepted event must reach ``touchpoints FINAL`` exactly once: no consumer 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
@@ -90,8 +91,6 @@ def store_tmpfs(tmp_path: Path) -> Iterator[Path]:
 
 
 def _free(path: Path) -> int:
-    import os
-
     stats = os.statvfs(path)
     return stats.f_bavail * stats.f_frsize
 
