@@ -17,9 +17,11 @@ object here (``embedded/s3store.py`` serves this over HTTP). What it relies on:
   partition's batch, another's watermark — overlap). A read of a key with a write in flight waits
   for it: between the rename and the index update it would pair the new bytes with the old ETag
   (s3rver did that once; Tansu then handed out one offset twice).
-* **A disk reserve.** Tansu advances a watermark before it writes the batch and never rolls it back,
-  so a batch write failing on a full disk leaves an offset with no records. Refusing every write
-  while free space is under the reserve makes the watermark write (the first of a produce) fail.
+* **A disk reserve.** Every write but a record batch is refused while free space is under the reserve
+  (:meth:`ObjectDir.put`), so a produce on a filling disk fails at its first write, the watermark, and
+  is not acknowledged. A record batch (``…/partitions/N/records/<offset>.batch``) is let into the
+  reserve: Tansu writes it only after advancing the partition's watermark (which passed the check), and
+  never rolls the watermark back, so refusing the batch would only leave an offset with no records.
 
 Layout: object ``a/b/c`` is the file ``<root>/a/b/c.obj`` (the suffix keeps object ``a`` and the
 directory of ``a/b`` apart). LIST is served from an in-memory sorted index built at start.
@@ -33,6 +35,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -57,6 +60,8 @@ _TEMP_SUFFIX = ".tmp"
 _S3RVER_OBJECT = "._S3rver_object"
 _S3RVER_SIDE_FILES = ("._S3rver_object.md5", "._S3rver_metadata.json")
 _MAX_CHAR = "\U0010ffff"  # sorts after every character a key can hold: the end of a prefix range
+# Tansu's record batch objects: the second write of a produce, after the partition's watermark.
+_RECORD_BATCH = re.compile(r"/partitions/\d+/records/\d+\.batch$")
 
 
 class PreconditionFailedError(Exception):
@@ -200,7 +205,13 @@ class ObjectDir:
         async with self._locked(key):
             existing = self._known(key)
             self._check_conditions(existing, if_match, if_none_match)
-            self._check_space()
+            if _RECORD_BATCH.search(key) is None:
+                # Not for a record batch: its watermark was already advanced (Tansu writes it first
+                # and never rolls it back), so the batch goes into the reserve rather than leave an
+                # offset without records. Only batches whose watermark passed this check get there,
+                # one per produce in flight, each at most the broker's max message size (1 MiB by
+                # default): a 64 MiB reserve holds every batch in flight when the disk crosses it.
+                self._check_space()
             await asyncio.to_thread(self._write, path, body)
             etag = _etag_of(body)
             if existing is None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition as AioTopicPartition
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from embedded.kafka import EmbeddedKafka
@@ -216,6 +218,9 @@ def test_disk_reserve_refuses_writes_with_slowdown(tmp_path: Path, monkeypatch: 
             assert http.put("other.json", content=b"x").status_code == 503
             assert http.get("wm.json").content == b"kept"  # reads still served, nothing changed
             assert http.get("other.json").status_code == 404
+            # A record batch follows a watermark that passed the reserve check: it goes into the reserve.
+            batch = "clusters/c/topics/t/partitions/0000000000/records/00000000000000000007.batch"
+            assert http.put(batch, content=b"records", headers={"If-None-Match": "*"}).status_code == 200
     finally:
         s3.stop()
 
@@ -304,3 +309,55 @@ def test_tansu_keeps_acknowledged_records_across_kill_9(tmp_path: Path) -> None:
         assert sorted(seen) == list(range(count))
     finally:
         broker.stop()
+
+
+def test_offset_gap_left_by_a_failed_batch_write_does_not_stall_consumers(tmp_path: Path) -> None:
+    """Tansu writes a partition's watermark, then the batch; a failed batch write leaves an offset with no
+    records (docs/durability.md, "A full disk"). Consumers (aiokafka: faust and the sink) must read past it.
+
+    The batch write is made to fail by a directory where the store would rename the batch's object."""
+    broker = EmbeddedKafka(tmp_path, storage="durable").start()
+    topic = f"gap-{uuid.uuid4().hex[:8]}"
+    partition_dir = tmp_path / "kafka" / "s3" / BUCKET / "clusters"
+
+    async def scenario() -> tuple[list[bytes], int]:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=broker.bootstrap, acks="all", request_timeout_ms=120_000
+        )
+        await producer.start()
+        try:
+            for i in range(5):
+                await producer.send_and_wait(topic, b"before-%d" % i, partition=0)
+            [watermark] = partition_dir.glob(f"*/topics/{topic}/partitions/0000000000/watermark.json.obj")
+            offset = 5  # the next batch's offset: one record per batch above
+            blocker = watermark.parent / "records" / f"{offset:020}.batch.obj"
+            blocker.mkdir()
+            with pytest.raises(Exception):  # noqa: B017,PT011 - any error: the produce must not be acknowledged
+                await producer.send_and_wait(topic, b"lost", partition=0)
+            blocker.rmdir()
+            for i in range(5):
+                await producer.send_and_wait(topic, b"after-%d" % i, partition=0)
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            tp = AioTopicPartition(topic, 0)
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            seen: list[bytes] = []
+            deadline = time.monotonic() + 30
+            while len(seen) < 10 and time.monotonic() < deadline:
+                for records in (await consumer.getmany(timeout_ms=1000)).values():
+                    seen += [record.value for record in records if record.value is not None]
+            return seen, await consumer.position(tp)
+        finally:
+            await consumer.stop()
+
+    try:
+        ensure_topics(broker.bootstrap, 1, [topic])
+        seen, position = asyncio.run(scenario())
+    finally:
+        broker.stop()
+    assert seen == [b"before-%d" % i for i in range(5)] + [b"after-%d" % i for i in range(5)]
+    assert position >= 11  # past the gap at offset 5
