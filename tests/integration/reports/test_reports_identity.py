@@ -229,6 +229,23 @@ def test_kpis_show_the_match_rates(clickhouse_url: str, database: str, tmp_path:
     assert "Identity match rate" in table.output and "touches resolved to an account" in table.output
 
 
+def test_show_in_an_80_column_terminal_keeps_every_id_whole(
+    clickhouse_url: str, database: str, tmp_path: Path
+) -> None:
+    """Ids are copied from here into `identity split`: a narrow table drops event, source and time, never
+    the ends of an id. (Before the forget test below, which erases Ann from the module's database.)"""
+    env = {"TOUCHSTREAM_CLICKHOUSE_URL": clickhouse_url, "TOUCHSTREAM_CLICKHOUSE_DATABASE": database,
+           "TOUCHSTREAM_HOME": str(tmp_path), "COLUMNS": "80"}  # fmt: skip
+    result = CliRunner().invoke(app, ["identity", "show", ANN], env=env)
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    for edge in jsonio.loads(run(clickhouse_url, database, tmp_path, "show", ANN, "--format", "json").output)[
+        "edges"
+    ]:
+        assert edge["child"] in result.output and edge["parent"] in result.output
+
+
 def test_forget_erases_the_logged_edges(clickhouse_url: str, database: str) -> None:
     """Last in this module: it erases Ann."""
     ch = connect(clickhouse_url, database=database)
@@ -241,20 +258,3 @@ def test_forget_erases_the_logged_edges(clickhouse_url: str, database: str) -> N
         "SELECT count() FROM identity_edges WHERE person_id = 'p-ann' OR has(['d1', 'd2'], anonymous_id)"
     ) == [(0,)]
     assert ch.execute("SELECT count() FROM identity_edges") == [(2,)]  # Bob's stay
-
-
-def test_show_in_an_80_column_terminal_keeps_every_id_whole(
-    clickhouse_url: str, database: str, tmp_path: Path
-) -> None:
-    """Ids are copied from here into `identity split`: a narrow table drops event, source and time, never
-    the ends of an id."""
-    env = {"TOUCHSTREAM_CLICKHOUSE_URL": clickhouse_url, "TOUCHSTREAM_CLICKHOUSE_DATABASE": database,
-           "TOUCHSTREAM_HOME": str(tmp_path), "COLUMNS": "80"}  # fmt: skip
-    result = CliRunner().invoke(app, ["identity", "show", ANN], env=env)
-    assert result.exit_code == 0, result.output
-    assert "…" not in result.output
-    assert max(len(line) for line in result.output.splitlines()) <= 80
-    for edge in jsonio.loads(run(clickhouse_url, database, tmp_path, "show", ANN, "--format", "json").output)[
-        "edges"
-    ]:
-        assert edge["child"] in result.output and edge["parent"] in result.output
