@@ -15,17 +15,31 @@ WITH
     people AS (SELECT person_id FROM {db}.person_accounts WHERE resolved_account IN (SELECT account_id FROM opps)),
     devices AS (SELECT anonymous_id FROM {db}.device_people WHERE resolved_person IN (SELECT person_id FROM people)),
     touches AS (
-        SELECT if(e.resolved_account != '', e.resolved_account, t.account_id) AS account_id, t.ts AS ts
+        -- Resolved as account_journeys resolves a touch (docs/identity.md): a void person stamp (shared device,
+        -- revoked device edge) gives way to the device's person and takes its stamped account along.
+        SELECT multiIf(e.resolved_account != '', e.resolved_account, r.void, '',
+                   (SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1) > 0
+                   AND (r.person, r.account_id) IN (
+                       SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1),
+                   '', r.account_id) AS account_id, r.ts AS ts
         FROM (
-            SELECT anonymous_id, person_id, account_id, ts
-            FROM {db}.touchpoints
-            WHERE toDate(ts) >= toDate({since:Date}) - {lookback_days:UInt32} AND toDate(ts) < {until:Date}
-              AND channel_category = 'demand_gen' AND NOT is_bot
-              AND (anonymous_id IN (SELECT anonymous_id FROM devices) OR person_id IN (SELECT person_id FROM people)
-                   OR account_id IN (SELECT account_id FROM opps))
-        ) AS t
-        LEFT JOIN {db}.device_people AS d ON d.anonymous_id = t.anonymous_id
-        LEFT JOIN {db}.person_accounts AS e ON e.person_id = if(t.person_id != '', t.person_id, d.resolved_person)
+            SELECT t.account_id AS account_id, t.ts AS ts,
+                   t.anonymous_id != '' AND (d.shared OR ((SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1) > 0
+                    AND t.person_id != '' AND (t.anonymous_id, t.person_id) IN (
+                        SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1)))
+                   AS void,
+                   if(t.person_id != '' AND NOT void, t.person_id, d.resolved_person) AS person
+            FROM (
+                SELECT anonymous_id, person_id, account_id, ts
+                FROM {db}.touchpoints
+                WHERE toDate(ts) >= toDate({since:Date}) - {lookback_days:UInt32} AND toDate(ts) < {until:Date}
+                  AND channel_category = 'demand_gen' AND NOT is_bot
+                  AND (anonymous_id IN (SELECT anonymous_id FROM devices) OR person_id IN (SELECT person_id FROM people)
+                       OR account_id IN (SELECT account_id FROM opps))
+            ) AS t
+            LEFT JOIN {db}.device_links AS d ON d.anonymous_id = t.anonymous_id
+        ) AS r
+        LEFT JOIN {db}.person_accounts AS e ON e.person_id = r.person
     ),
     influenced AS (
         SELECT DISTINCT o.conversion_id AS conversion_id

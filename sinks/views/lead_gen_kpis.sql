@@ -6,7 +6,7 @@
 -- the period. First touches are resolved only for the period's winning accounts: their people and
 -- devices first (a superset filter on touch_devices), then exactly as account_first_touches does.
 -- Parameters: since, until. Reads conversions FINAL, spend FINAL, touch_devices, person_accounts,
--- device_people.
+-- device_people, device_links, identity_revocations (touches resolved as account_journeys resolves them).
 CREATE OR REPLACE VIEW {db}.lead_gen_kpis AS
 WITH
     conv AS (SELECT conversion_id, account_id, stage, ts FROM {db}.conversions FINAL),
@@ -16,18 +16,31 @@ WITH
     people AS (SELECT person_id FROM {db}.person_accounts WHERE resolved_account IN (SELECT account_id FROM won)),
     devices AS (SELECT anonymous_id FROM {db}.device_people WHERE resolved_person IN (SELECT person_id FROM people)),
     firsts AS (
-        SELECT if(e.resolved_account != '', e.resolved_account, t.account_id) AS account_id,
-               toDateTime64(substring(min(t.first_key), 1, 23), 3, 'UTC') AS first_ts
+        -- Resolved as account_journeys resolves a touch (docs/identity.md).
+        SELECT multiIf(e.resolved_account != '', e.resolved_account, r.void, '',
+                   (SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1) > 0
+                   AND (r.person, r.account_id) IN (
+                       SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1),
+                   '', r.account_id) AS account_id,
+               toDateTime64(substring(min(r.first_key), 1, 23), 3, 'UTC') AS first_ts
         FROM (
-            SELECT anonymous_id, person_id, account_id,
-                   min(concat(toString(first_touch.1), first_touch.2, '\0', first_touch.3)) AS first_key
-            FROM {db}.touch_devices
-            PREWHERE anonymous_id IN (SELECT anonymous_id FROM devices) OR person_id IN (SELECT person_id FROM people)
-                OR account_id IN (SELECT account_id FROM won)
-            GROUP BY anonymous_id, person_id, account_id
-        ) AS t
-        LEFT JOIN {db}.device_people AS d ON d.anonymous_id = t.anonymous_id
-        LEFT JOIN {db}.person_accounts AS e ON e.person_id = if(t.person_id != '', t.person_id, d.resolved_person)
+            SELECT t.account_id AS account_id, t.first_key AS first_key,
+                   t.anonymous_id != '' AND (d.shared OR ((SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1) > 0
+                    AND t.person_id != '' AND (t.anonymous_id, t.person_id) IN (
+                        SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1)))
+                   AS void,
+                   if(t.person_id != '' AND NOT void, t.person_id, d.resolved_person) AS person
+            FROM (
+                SELECT anonymous_id, person_id, account_id,
+                       min(concat(toString(first_touch.1), first_touch.2, '\0', first_touch.3)) AS first_key
+                FROM {db}.touch_devices
+                PREWHERE anonymous_id IN (SELECT anonymous_id FROM devices) OR person_id IN (SELECT person_id FROM people)
+                    OR account_id IN (SELECT account_id FROM won)
+                GROUP BY anonymous_id, person_id, account_id
+            ) AS t
+            LEFT JOIN {db}.device_links AS d ON d.anonymous_id = t.anonymous_id
+        ) AS r
+        LEFT JOIN {db}.person_accounts AS e ON e.person_id = r.person
         WHERE account_id IN (SELECT account_id FROM won)
         GROUP BY account_id
     ),
