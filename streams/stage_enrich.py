@@ -176,16 +176,18 @@ def _one(
         ts=ts,
         free_domains=config.free_domains,
     )
-    edge = (str(event.event_id), source_of(event))
-    rows = _identities(anon or "", result.person, result.account, event.email or "", event.ts, edge)
-    logged = bool(result.links and result.person)
+    linked = bool(result.links and result.person)
     new_state = result.state
-    if anon and who and ts < new_state.people.get(who, float("inf")):
-        new_state = identified(config, out, new_state, anon, who, ts)
-        rows = rows if logged else rows[:1]
-        logged = True  # the device edge's first time, which the shared-device rule reads in SQL too
-    if logged:
-        for record in rows:
+    # The device edge's first time, which the shared-device rule reads in SQL too, is logged even when
+    # it links nothing new.
+    first_seen = bool(anon and who and ts < new_state.people.get(who, float("inf")))
+    if first_seen:
+        new_state = identified(config, out, new_state, anon or "", who or "", ts)
+    logged = linked or first_seen
+    if logged:  # built only then: most events (page views) log no identity row
+        edge = (str(event.event_id), source_of(event))
+        rows = _identities(anon or "", result.person, result.account, event.email or "", event.ts, edge)
+        for record in rows if linked else rows[:1]:
             out.sends.append((topics.identities, record.person_id.encode(), encode(record)))
     for link in result.links:
         out.forward(link.child, _link_item(link))
