@@ -77,21 +77,29 @@ def guarded(config: StreamConfig, out: BatchOutput, event: Event) -> tuple[str |
     ``identity-held`` (ClickHouse ``identity_edges`` only), so ``identity show`` can say why.
     """
     email, domain = event.email, event.account_domain
-
-    def hold(anon: str, person: str, account: str, reason: str) -> None:
-        row = IdentityRow(
-            anon, person, account, email or "", event.ts, str(event.event_id), source_of(event), reason
-        )
-        out.sends.append((config.topics.identity_held, person.encode(), encode(row)))
-
     if email and not event.person_id and config.guards.is_role_address(email):
         company = company_domain(email, config.free_domains) or ""
-        hold(event.anonymous_id or "", email, company, "role_address")
+        _hold(config, out, event, event.anonymous_id or "", email, company, email, "role_address")
         domain, email = domain or company or None, None
     if domain and _free(domain, config.free_domains):
-        hold("", event.person_id or email or "", domain, "free_mail_domain")
+        person = event.person_id or email or ""
+        _hold(config, out, event, "", person, domain, email or "", "free_mail_domain")
         domain = None
     return email, domain
+
+
+def _hold(
+    config: StreamConfig,
+    out: BatchOutput,
+    event: Event,
+    anon: str,
+    person: str,
+    account: str,
+    email: str,
+    reason: str,
+) -> None:
+    row = IdentityRow(anon, person, account, email, event.ts, str(event.event_id), source_of(event), reason)
+    out.sends.append((config.topics.identity_held, person.encode(), encode(row)))
 
 
 def _free(domain: str, free_domains: frozenset[str]) -> bool:
