@@ -1,21 +1,20 @@
-"""One S3 bucket kept as files in a directory: atomic writes, conditional puts, a sorted key index.
+"""One S3 bucket kept in a directory: an append-only log, conditional puts, a sorted key index.
 
 The durable embedded broker (Tansu's S3 engine) keeps every record batch, watermark and offset as an
 object here (``embedded/s3store.py`` serves this over HTTP). What it relies on:
 
-* **Whole objects.** A write goes to a temporary file beside the object, is fsynced and renamed over
-  it: a reader — or a store restarted after ``kill -9`` — sees the old object or the new one, never a
-  torn one. (s3rver truncated in place; an empty offset object wedged Tansu.) The directory is not
-  fsynced after the rename (as in the s3rver wrapper; it doubled the cost of a new object): after a
-  power cut, a write acknowledged in the file system's last commit interval may read as the old object.
+* **Whole objects, kept once acknowledged.** A put is one record appended to the current segment of
+  :class:`embedded.segments.SegmentLog` and answered after the fdatasync of its group: a reader — or
+  a store restarted after ``kill -9`` or a power cut — sees the old object or the new one, never a
+  torn one (a torn tail fails its crc and is dropped when the log is opened; it was never answered).
+  (s3rver truncated files in place; an empty offset object wedged Tansu.)
 * **Conditional puts as S3 answers them.** Tansu's watermarks and cluster metadata are updated
   optimistically with ``If-None-Match: *`` / ``If-Match: <etag>`` and re-read only on a 412. Without
   that answer a restarted broker overwrote acknowledged records (docs/durability.md).
-* **One write per key at a time.** A put checks its condition, writes, fsyncs and renames while
-  holding the key's lock, so a check and its write cannot interleave with another put of that key.
-  The blocking write runs in a thread (fsync costs 0.3-1 ms here; writes of different keys — one
-  partition's batch, another's watermark — overlap). A read of a key with a write in flight waits
-  for it: between the rename and the index update it would pair the new bytes with the old ETag
+* **One write per key at a time.** A put checks its condition and appends while holding the key's
+  lock, until its group is on disk, so a check and its write cannot interleave with another put of
+  that key; puts of different keys (one partition's batch, another's watermark) share a group. A
+  read of a key with a write in flight waits for it, so it never pairs new bytes with an old ETag
   (s3rver did that once; Tansu then handed out one offset twice).
 * **A disk reserve.** Every write but a record batch is refused while free space is under the reserve
   (:meth:`ObjectDir.put`), so a produce on a filling disk fails at its first write, the watermark, and
@@ -23,8 +22,11 @@ object here (``embedded/s3store.py`` serves this over HTTP). What it relies on:
   reserve: Tansu writes it only after advancing the partition's watermark (which passed the check), and
   never rolls the watermark back, so refusing the batch would only leave an offset with no records.
 
-Layout: object ``a/b/c`` is the file ``<root>/a/b/c.obj`` (the suffix keeps object ``a`` and the
-directory of ``a/b`` apart). LIST is served from an in-memory sorted index built at start.
+Space: every produce overwrites a watermark, so the log fills with dead copies; a sealed segment
+whose live objects are under half its size is copied forward (its live objects re-appended under
+their keys' locks) and deleted. Objects stored one file each by earlier versions (``<key>.obj``, or
+s3rver's layout) are appended to the log when the store starts and their files removed. LIST is
+served from an in-memory sorted index built at start.
 """
 
 from __future__ import annotations
@@ -32,15 +34,17 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
-import errno
 import hashlib
+import logging
 import os
 import re
-import secrets
 import time
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from embedded.segments import DEFAULT_SEGMENT_BYTES, DELETE, PUT, Entry, Location, LogFullError, SegmentLog
 
 __all__ = [
     "DEFAULT_RESERVE_BYTES",
@@ -52,7 +56,11 @@ __all__ = [
     "PreconditionFailedError",
 ]
 
+log = logging.getLogger(__name__)
+
 DEFAULT_RESERVE_BYTES = 64 * 1024 * 1024
+LOG_DIR = "_log"  # the segments, under the bucket's directory
+# Earlier versions' layout: object ``a/b`` was the file ``a/b.obj``, written via ``<name>.<rand>.tmp``.
 _SUFFIX = ".obj"
 _TEMP_SUFFIX = ".tmp"
 # s3rver's layout (one object = three files); migrated on load so a durable home written before this
@@ -84,7 +92,8 @@ class InvalidKeyError(ValueError):
 class ObjectMeta:
     size: int
     mtime: float  # seconds since the epoch
-    etag: str | None = None  # md5 hex, unquoted; None until first needed (not known after a restart)
+    etag: str  # md5 hex, unquoted
+    where: Location
 
 
 @dataclass
@@ -101,8 +110,8 @@ class _KeyLock:
     users: int = 0
 
 
-def _etag_of(body: bytes) -> str:
-    return hashlib.md5(body, usedforsecurity=False).hexdigest()
+def _md5(body: bytes) -> bytes:
+    return hashlib.md5(body, usedforsecurity=False).digest()
 
 
 def _unquote_etag(tag: str) -> str:
@@ -115,47 +124,88 @@ def _unquote_etag(tag: str) -> str:
 class ObjectDir:
     """The objects of one bucket under ``root``; call :meth:`load` before anything else."""
 
-    def __init__(self, root: Path, reserve_bytes: int = DEFAULT_RESERVE_BYTES, fsync: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path,
+        reserve_bytes: int = DEFAULT_RESERVE_BYTES,
+        fsync: bool = True,
+        segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+    ) -> None:
         self.root = root
         self.reserve_bytes = reserve_bytes
-        self.fsync = fsync
+        self.log = SegmentLog(root / LOG_DIR, segment_bytes, fsync)
         self._meta: dict[str, ObjectMeta] = {}
-        self._keys: list[str] = []  # sorted; LIST bisects it instead of scanning directories
+        self._keys: list[str] = []  # sorted; LIST bisects it
         self._locks: dict[str, _KeyLock] = {}  # keys with a write in flight (or queued)
+        self._live: defaultdict[int, int] = defaultdict(int)  # segment -> bytes of current objects
+        self._compacting: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
         return len(self._keys)
 
-    def load(self) -> None:
-        """Index the objects on disk; remove temporary files of writes a kill cut short."""
+    async def load(self) -> None:
+        """Index the log; fold in objects kept as files by earlier versions of the store."""
         self.root.mkdir(parents=True, exist_ok=True)
-        for directory, _dirs, files in os.walk(self.root):
+        for entry in self.log.open():
+            self._index(entry.op, entry.key, entry.size, entry.mtime, entry.md5.hex(), entry.where)
+        self._keys = sorted(self._meta)
+        loose = self._loose_files()
+        if loose:
+            await self._import(loose)
+
+    def _index(self, op: int, key: str, size: int, mtime: float, etag: str, where: Location) -> None:
+        old = self._meta.pop(key, None)
+        if old is not None:
+            self._live[old.where.segment] -= old.where.record_bytes
+        if op == PUT:
+            self._meta[key] = ObjectMeta(size, mtime, etag, where)
+            self._live[where.segment] += where.record_bytes
+
+    def _loose_files(self) -> list[tuple[str, Path]]:
+        """(key, file) of objects stored one file each (``<key>.obj``; s3rver's ``._S3rver_object``)."""
+        found: dict[str, Path] = {}
+        for directory, dirs, files in os.walk(self.root):
+            if Path(directory) == self.root and LOG_DIR in dirs:
+                dirs.remove(LOG_DIR)
             for name in files:
                 path = Path(directory, name)
+                relative = path.relative_to(self.root).as_posix()
                 if name.endswith(_TEMP_SUFFIX):
-                    path.unlink(missing_ok=True)  # never renamed in: the old object (if any) is whole
+                    path.unlink(missing_ok=True)  # a write a kill cut short: never acknowledged
+                elif name.endswith(_SUFFIX):
+                    found[relative[: -len(_SUFFIX)]] = path
                 elif name.endswith(_S3RVER_OBJECT):
-                    self._migrate_s3rver(path)
-        for directory, _dirs, files in os.walk(self.root):
-            for name in files:
-                if name.endswith(_SUFFIX):
-                    path = Path(directory, name)
-                    stat = path.stat()
-                    key = path.relative_to(self.root).as_posix()[: -len(_SUFFIX)]
-                    self._meta[key] = ObjectMeta(stat.st_size, stat.st_mtime)
+                    found.setdefault(relative[: -len(_S3RVER_OBJECT)], path)
+        return sorted(found.items())
+
+    async def _import(self, loose: list[tuple[str, Path]]) -> None:
+        """Append every loose object to the log, then delete the files: a kill in between imports
+        them again next time (the same bytes), and nothing is served before this returns."""
+        for start in range(0, len(loose), 1000):
+            chunk = loose[start : start + 1000]
+            writes = []
+            for key, path in chunk:
+                body, mtime = path.read_bytes(), path.stat().st_mtime
+                writes.append((key, body, mtime, self.log.append(PUT, key, body, mtime, _md5(body))))
+            for key, body, mtime, done in writes:
+                where = await done
+                self._index(PUT, key, len(body), mtime, _md5(body).hex(), where)
         self._keys = sorted(self._meta)
+        for _key, path in loose:
+            path.unlink()
+            if path.name.endswith(_S3RVER_OBJECT):
+                for side in _S3RVER_SIDE_FILES:
+                    path.with_name(path.name[: -len(_S3RVER_OBJECT)] + side).unlink(missing_ok=True)
+        for directory, _dirs, _files in sorted(os.walk(self.root), reverse=True):
+            if Path(directory) not in (self.root, self.root / LOG_DIR):
+                with contextlib.suppress(OSError):
+                    Path(directory).rmdir()  # only empty ones go
 
-    def _migrate_s3rver(self, path: Path) -> None:
-        # Rename first, then drop the side files: a kill in between leaves orphans removed next time.
-        path.rename(path.with_name(path.name[: -len(_S3RVER_OBJECT)] + _SUFFIX))
-        for side in _S3RVER_SIDE_FILES:
-            path.with_name(path.name[: -len(_S3RVER_OBJECT)] + side).unlink(missing_ok=True)
-
-    def _path(self, key: str) -> Path:
+    @staticmethod
+    def _check_key(key: str) -> None:
         parts = key.split("/")
         if not key or any(part in ("", ".", "..") for part in parts) or "\0" in key:
             raise InvalidKeyError(key)
-        return self.root.joinpath(*parts[:-1], parts[-1] + _SUFFIX)
 
     @contextlib.asynccontextmanager
     async def _locked(self, key: str) -> AsyncIterator[None]:
@@ -172,8 +222,10 @@ class ObjectDir:
                 del self._locks[key]
 
     async def head(self, key: str) -> ObjectMeta | None:
-        found = await self.get(key)  # objects are small; reading fills in an etag not known yet
-        return None if found is None else found[0]
+        if key in self._locks:
+            async with self._locked(key):
+                return self._meta.get(key)
+        return self._meta.get(key)
 
     async def get(self, key: str) -> tuple[ObjectMeta, bytes] | None:
         if key in self._locks:
@@ -181,29 +233,19 @@ class ObjectDir:
                 return self._read(key)
         return self._read(key)
 
-    def _known(self, key: str) -> ObjectMeta | None:
-        """``key``'s metadata with its etag (read from disk once after a restart); no write in flight."""
-        meta = self._meta.get(key)
-        if meta is not None and meta.etag is None:
-            self._read(key)
-        return meta
-
     def _read(self, key: str) -> tuple[ObjectMeta, bytes] | None:
         meta = self._meta.get(key)
         if meta is None:
             return None
-        body = self._path(key).read_bytes()
-        if meta.etag is None:
-            meta.etag = _etag_of(body)
-        return meta, body
+        return meta, self.log.read(meta.where, meta.size)
 
     async def put(
         self, key: str, body: bytes, if_match: str | None = None, if_none_match: str | None = None
     ) -> str:
         """Write ``key`` whole if the conditions hold; returns the new etag (md5 hex)."""
-        path = self._path(key)
+        self._check_key(key)
         async with self._locked(key):
-            existing = self._known(key)
+            existing = self._meta.get(key)
             self._check_conditions(existing, if_match, if_none_match)
             if _RECORD_BATCH.search(key) is None:
                 # Not for a record batch: its watermark was already advanced (Tansu writes it first
@@ -212,12 +254,16 @@ class ObjectDir:
                 # one per produce in flight, each at most the broker's max message size (1 MiB by
                 # default): a 64 MiB reserve holds every batch in flight when the disk crosses it.
                 self._check_space()
-            await asyncio.to_thread(self._write, path, body)
-            etag = _etag_of(body)
+            digest, mtime = _md5(body), time.time()
+            try:
+                where = await self.log.append(PUT, key, body, mtime, digest)
+            except LogFullError as exc:
+                raise OutOfSpaceError(str(exc)) from exc
             if existing is None:
                 bisect.insort(self._keys, key)
-            self._meta[key] = ObjectMeta(len(body), time.time(), etag)
-            return etag
+            self._index(PUT, key, len(body), mtime, digest.hex(), where)
+            self._maybe_compact()
+            return digest.hex()
 
     @staticmethod
     def _check_conditions(
@@ -231,31 +277,58 @@ class ObjectDir:
         if if_match is not None and (existing is None or _unquote_etag(if_match) != existing.etag):
             raise PreconditionFailedError("If-Match")
 
-    def _write(self, path: Path, body: bytes) -> None:
-        """Temp file, fsync, rename over ``path`` (in a worker thread; touches no shared state)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f"{path.name}.{secrets.token_hex(6)}{_TEMP_SUFFIX}")
-        try:
-            with temp.open("wb") as out:
-                out.write(body)
-                out.flush()
-                if self.fsync:
-                    os.fsync(out.fileno())
-            os.replace(temp, path)
-        except OSError as exc:
-            temp.unlink(missing_ok=True)
-            if exc.errno == errno.ENOSPC:  # the old object is untouched
-                raise OutOfSpaceError(str(exc)) from exc
-            raise
-
     async def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is not an error (as in S3)."""
-        path = self._path(key)
+        self._check_key(key)
         async with self._locked(key):
-            if self._meta.pop(key, None) is None:
+            existing = self._meta.get(key)
+            if existing is None:
                 return
+            try:
+                where = await self.log.append(DELETE, key, b"", time.time(), b"\0" * 16)
+            except LogFullError as exc:
+                raise OutOfSpaceError(str(exc)) from exc
             del self._keys[bisect.bisect_left(self._keys, key)]
-            path.unlink(missing_ok=True)
+            self._index(DELETE, key, 0, 0.0, "", where)
+
+    def _maybe_compact(self) -> None:
+        """Reclaim a sealed segment once most of it is overwritten objects (watermarks, offsets)."""
+        if self._compacting is not None:
+            return
+        for number in self.log.sealed():
+            if self._live[number] * 2 < self.log.sizes[number]:
+                self._compacting = asyncio.get_running_loop().create_task(self._compact(number))
+                self._compacting.add_done_callback(self._compacted)
+                return
+
+    def _compacted(self, task: asyncio.Task[None]) -> None:
+        self._compacting = None
+        if not task.cancelled() and task.exception() is not None:
+            log.error("compacting the store's log failed", exc_info=task.exception())
+
+    async def _compact(self, number: int) -> None:
+        """Copy the segment's current objects to the head, a few hundred at a time, then drop it."""
+        oldest = number == self.log.sealed()[0]
+        chunk: list[Entry] = []
+        for entry in self.log.scan(number):
+            chunk.append(entry)
+            if len(chunk) == 256:
+                await asyncio.gather(*(self._copy_forward(e, oldest) for e in chunk))
+                chunk = []
+        await asyncio.gather(*(self._copy_forward(e, oldest) for e in chunk))
+        self.log.remove(number)
+        self._live.pop(number, None)
+
+    async def _copy_forward(self, entry: Entry, oldest: bool) -> None:
+        async with self._locked(entry.key):  # no put of the key can land between the check and the copy
+            meta = self._meta.get(entry.key)
+            if entry.op == PUT and meta is not None and meta.where == entry.where:
+                body = self.log.read(entry.where, entry.size)
+                where = await self.log.append(PUT, entry.key, body, entry.mtime, entry.md5)
+                self._index(PUT, entry.key, entry.size, entry.mtime, meta.etag, where)
+            elif entry.op == DELETE and meta is None and not oldest:
+                # An older segment may still hold the key's put: keep it deleted.
+                await self.log.append(DELETE, entry.key, b"", entry.mtime, entry.md5)
 
     def list(self, prefix: str, delimiter: str, after: str, max_keys: int) -> Listing:
         """Keys (and common prefixes, with a delimiter) under ``prefix``, after ``after``, in order."""
@@ -283,9 +356,7 @@ class ObjectDir:
                 # Skip every key under this common prefix: they are rolled up into it.
                 i = bisect.bisect_left(self._keys, common + _MAX_CHAR, i)
                 continue
-            meta = self._known(key)  # a key with a write in flight is listed as it was before it
-            assert meta is not None
-            keys.append((key, meta))
+            keys.append((key, self._meta[key]))  # a key with a write in flight: as it was before it
             last = key
             i += 1
         return Listing(keys, prefixes, False, None)

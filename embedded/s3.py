@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embedded.errors import EmbeddedServiceError
+from embedded.objectdir import LOG_DIR
 from embedded.process import free_port, spawn_child, stop_child
 
 __all__ = ["BUCKET", "EmbeddedS3", "store_command"]
@@ -48,7 +49,10 @@ class EmbeddedS3:
 
     def has_data(self) -> bool:
         """Whether a broker log was kept here before (False: new or lost store)."""
-        return (self.data_dir / BUCKET / "clusters").is_dir()
+        bucket = self.data_dir / BUCKET
+        # The segment log (``_log``), or objects one file each as earlier versions kept them.
+        segments = (bucket / LOG_DIR).glob("*.seg")
+        return any(p.stat().st_size > 0 for p in segments) or (bucket / "clusters").is_dir()
 
     def client_env(self) -> dict[str, str]:
         """Environment that points an S3 client (the broker) at this store."""
@@ -64,7 +68,7 @@ class EmbeddedS3:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.port == 0:
             self.port = free_port()
-        # The store removes temporary files of writes a kill cut short when it starts (objectdir.py).
+        # The store drops the tail of a group a kill cut short when it starts (embedded/segments.py).
         self._proc = spawn_child(store_command(self.data_dir, self.port), log_file=self.log_file)
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:

@@ -346,7 +346,7 @@ class _Connection(asyncio.Protocol):
 
 async def serve(directory: Path, port: int, bucket: str, reserve_bytes: int, trace: IO[str] | None) -> None:
     store = ObjectDir(directory / bucket, reserve_bytes=reserve_bytes)
-    store.load()
+    await store.load()
     handler = S3Handler(store, bucket)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: _Connection(handler, trace), "127.0.0.1", port)

@@ -4,6 +4,7 @@ and Tansu itself on it."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import os
 import signal
@@ -21,8 +22,9 @@ from aiokafka.structs import TopicPartition as AioTopicPartition
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from embedded.kafka import EmbeddedKafka
-from embedded.objectdir import ObjectDir
+from embedded.objectdir import LOG_DIR, ObjectDir, OutOfSpaceError
 from embedded.s3 import BUCKET, EmbeddedS3
+from embedded.segments import CorruptLogError
 from streams.admin import ensure_topics
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -163,17 +165,18 @@ def test_list_prefix_delimiter_pagination(client: httpx.Client) -> None:
 def test_restart_keeps_data_and_rebuilds_the_index(tmp_path: Path) -> None:
     s3 = EmbeddedS3(tmp_path / "s3", tmp_path / "store.log").start()
     port = s3.port
+    assert not s3.has_data()
     with httpx.Client(base_url=f"{s3.endpoint}/{BUCKET}") as http:
         etags = {
             f"clusters/k{i}": http.put(f"clusters/k{i}", content=b"v%d" % i).headers["etag"]
             for i in range(20)
         }
-    assert not s3.has_data() or True  # written through the store, under <dir>/tansu/clusters
     s3.stop()
-    (tmp_path / "s3" / BUCKET / "clusters" / "k3.obj.abc123.tmp").write_bytes(
-        b"torn"
-    )  # a write a kill cut short
     assert s3.has_data()
+    [segment] = (tmp_path / "s3" / BUCKET / LOG_DIR).glob("*.seg")
+    kept = segment.stat().st_size
+    with segment.open("ab") as torn:  # the start of a group a kill cut short: never acknowledged
+        torn.write(b"\x01\x02\x03" * 20)
     s3.start()
     assert s3.port == port
     with httpx.Client(base_url=f"{s3.endpoint}/{BUCKET}") as http:
@@ -186,21 +189,122 @@ def test_restart_keeps_data_and_rebuilds_the_index(tmp_path: Path) -> None:
             http.put("clusters/k1", content=b"x", headers={"If-Match": etags["clusters/k1"]}).status_code
             == 200
         )
+        assert http.get("clusters/k1").content == b"x"
     s3.stop()
-    assert not list((tmp_path / "s3").rglob("*.tmp"))
+    assert segment.stat().st_size > kept  # the torn tail went, the new write came after the kept ones
 
 
-def test_s3rver_store_directory_is_migrated(tmp_path: Path) -> None:
+def test_a_damaged_sealed_segment_stops_the_store_with_its_name(tmp_path: Path) -> None:
+    root = tmp_path / BUCKET
+
+    async def write() -> None:
+        store = ObjectDir(root, segment_bytes=256)
+        await store.load()
+        for i in range(8):
+            await store.put(f"clusters/k{i}", b"v" * 100)
+        await store.log.close()
+
+    asyncio.run(write())
+    first = root / LOG_DIR / "00000001.seg"
+    data = bytearray(first.read_bytes())
+    data[40] ^= 0xFF
+    first.write_bytes(bytes(data))
+    with pytest.raises(CorruptLogError, match="00000001.seg"):
+        asyncio.run(ObjectDir(root).load())
+
+
+def test_earlier_store_layouts_are_folded_into_the_log(tmp_path: Path) -> None:
+    """Homes written by the one-file-per-object store (``<key>.obj``) and by s3rver keep their log."""
     records = tmp_path / BUCKET / "clusters" / "c" / "records"
     records.mkdir(parents=True)
     (records / "00000000000000000000.batch._S3rver_object").write_bytes(b"batch0")
     (records / "00000000000000000000.batch._S3rver_object.md5").write_text("x")
     (records / "00000000000000000000.batch._S3rver_metadata.json").write_text("{}")
-    store = ObjectDir(tmp_path / BUCKET)
-    store.load()
-    found = asyncio.run(store.get("clusters/c/records/00000000000000000000.batch"))
-    assert found is not None and found[1] == b"batch0"
-    assert sorted(p.name for p in records.iterdir()) == ["00000000000000000000.batch.obj"]
+    (records / "00000000000000000001.batch.obj").write_bytes(b"batch1")
+    (records.parent / "watermark.json.obj").write_bytes(b'{"high": 2}')
+    (records.parent / "watermark.json.obj.abc123.tmp").write_bytes(b"torn")
+
+    async def read() -> dict[str, bytes | None]:
+        store = ObjectDir(tmp_path / BUCKET)
+        await store.load()
+        keys = [
+            "clusters/c/records/00000000000000000000.batch",
+            "clusters/c/records/00000000000000000001.batch",
+            "clusters/c/watermark.json",
+        ]
+        found = {key: await store.get(key) for key in keys}
+        await store.log.close()
+        return {key: None if got is None else got[1] for key, got in found.items()}
+
+    expected = {
+        "clusters/c/records/00000000000000000000.batch": b"batch0",
+        "clusters/c/records/00000000000000000001.batch": b"batch1",
+        "clusters/c/watermark.json": b'{"high": 2}',
+    }
+    assert asyncio.run(read()) == expected
+    assert not (tmp_path / BUCKET / "clusters").exists()  # files folded in and removed
+    assert asyncio.run(read()) == expected  # and still there from the log alone
+
+
+def test_overwritten_objects_are_reclaimed_and_deletes_stay_deleted(tmp_path: Path) -> None:
+    async def scenario() -> tuple[int, dict[str, bytes | None]]:
+        store = ObjectDir(tmp_path, segment_bytes=4096)
+        await store.load()
+        await store.put("k/keep", b"keep")
+        await store.put("k/gone", b"gone")
+        await store.delete("k/gone")
+        etag = await store.put("k/wm", b"0")
+        for i in range(1, 500):  # a watermark: every write makes the one before it garbage
+            etag = await store.put("k/wm", b"%d" % i, if_match=etag)
+        while store._compacting is not None:
+            await asyncio.sleep(0.01)
+        segments = len(store.log.sizes)
+        await store.log.close()
+        reopened = ObjectDir(tmp_path, segment_bytes=4096)
+        await reopened.load()
+        found = {key: await reopened.get(key) for key in ("k/keep", "k/gone", "k/wm")}
+        await reopened.log.close()
+        return segments, {key: None if got is None else got[1] for key, got in found.items()}
+
+    segments, found = asyncio.run(scenario())
+    assert found == {"k/keep": b"keep", "k/gone": None, "k/wm": b"499"}
+    # ~60 KB of records were written into 4 KB segments; only the head and at most one more remain.
+    assert segments <= 3, segments
+
+
+def test_a_full_disk_mid_group_keeps_nothing_of_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ENOSPC while a group is written: every put of it fails (503 upstream), the log stays whole."""
+
+    async def scenario() -> tuple[list[bool], dict[str, bytes | None]]:
+        store = ObjectDir(tmp_path)
+        await store.load()
+        await store.put("k/a", b"before")
+        real_write = os.write
+
+        def full(fd: int, data: memoryview) -> int:
+            real_write(fd, data[:7])  # a short write, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(os, "write", full)
+        outcomes = await asyncio.gather(
+            store.put("k/a", b"after", if_match=hashlib.md5(b"before").hexdigest()),
+            store.put("k/b", b"new"),
+            return_exceptions=True,
+        )
+        monkeypatch.setattr(os, "write", real_write)
+        await store.put("k/c", b"later")
+        await store.log.close()
+        reopened = ObjectDir(tmp_path)
+        await reopened.load()
+        found = {key: await reopened.get(key) for key in ("k/a", "k/b", "k/c")}
+        await reopened.log.close()
+        return [isinstance(o, OutOfSpaceError) for o in outcomes], {
+            key: None if got is None else got[1] for key, got in found.items()
+        }
+
+    refused, found = asyncio.run(scenario())
+    assert refused == [True, True]
+    assert found == {"k/a": b"before", "k/b": None, "k/c": b"later"}
 
 
 def test_disk_reserve_refuses_writes_with_slowdown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -315,10 +419,12 @@ def test_offset_gap_left_by_a_failed_batch_write_does_not_stall_consumers(tmp_pa
     """Tansu writes a partition's watermark, then the batch; a failed batch write leaves an offset with no
     records (docs/durability.md, "A full disk"). Consumers (aiokafka: faust and the sink) must read past it.
 
-    The batch write is made to fail by a directory where the store would rename the batch's object."""
+    The batch write is made to fail by an object put at the batch's key first: Tansu creates batches
+    with ``If-None-Match: *``, so the store refuses its write (412) after the watermark advanced."""
     broker = EmbeddedKafka(tmp_path, storage="durable").start()
     topic = f"gap-{uuid.uuid4().hex[:8]}"
-    partition_dir = tmp_path / "kafka" / "s3" / BUCKET / "clusters"
+    assert broker._store is not None
+    store = httpx.Client(base_url=f"{broker._store.endpoint}/{BUCKET}", timeout=10)
 
     async def scenario() -> tuple[list[bytes], int]:
         producer = AIOKafkaProducer(
@@ -328,13 +434,17 @@ def test_offset_gap_left_by_a_failed_batch_write_does_not_stall_consumers(tmp_pa
         try:
             for i in range(5):
                 await producer.send_and_wait(topic, b"before-%d" % i, partition=0)
-            [watermark] = partition_dir.glob(f"*/topics/{topic}/partitions/0000000000/watermark.json.obj")
+            [watermark] = [
+                key
+                for key in _list(store, prefix="clusters/")[0]
+                if key.endswith(f"/topics/{topic}/partitions/0000000000/watermark.json")
+            ]
             offset = 5  # the next batch's offset: one record per batch above
-            blocker = watermark.parent / "records" / f"{offset:020}.batch.obj"
-            blocker.mkdir()
+            blocker = watermark.replace("watermark.json", f"records/{offset:020}.batch")
+            assert store.put(blocker, content=b"not a record batch").status_code == 200
             with pytest.raises(Exception):  # noqa: B017,PT011 - any error: the produce must not be acknowledged
                 await producer.send_and_wait(topic, b"lost", partition=0)
-            blocker.rmdir()
+            assert store.delete(blocker).status_code == 204
             for i in range(5):
                 await producer.send_and_wait(topic, b"after-%d" % i, partition=0)
         finally:
@@ -358,6 +468,7 @@ def test_offset_gap_left_by_a_failed_batch_write_does_not_stall_consumers(tmp_pa
         ensure_topics(broker.bootstrap, 1, [topic])
         seen, position = asyncio.run(scenario())
     finally:
+        store.close()
         broker.stop()
     assert seen == [b"before-%d" % i for i in range(5)] + [b"after-%d" % i for i in range(5)]
     assert position >= 11  # past the gap at offset 5
