@@ -330,7 +330,11 @@ def create_app(
     if producer is None:
         if settings.kafka_bootstrap is None:
             raise ConfigError("the collector needs TOUCHSTREAM_KAFKA_BOOTSTRAP (the broker to produce to)")
-        producer = EventProducer(settings.kafka_bootstrap, compression=settings.kafka_compression)
+        producer = EventProducer(
+            settings.kafka_bootstrap,
+            compression=settings.kafka_compression,
+            client_per_partition=settings.embedded_broker,
+        )
     geoip = open_geoip(settings.geoip_db) if settings.geoip_db is not None else None
     c = Collector(settings, producer, geoip)
 

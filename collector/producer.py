@@ -68,7 +68,8 @@ class _Slot:
 
 
 class EventProducer:
-    """One aiokafka producer per collector process: acks=all, idempotent, per-partition batches."""
+    """One aiokafka producer per collector process (one per partition with ``client_per_partition``):
+    acks=all, idempotent, per-partition batches."""
 
     def __init__(
         self,
@@ -81,6 +82,7 @@ class EventProducer:
         retry_after_s: int = 5,
         compression: Compression = "gzip",
         max_batch_bytes: int = 900_000,
+        client_per_partition: bool = False,
     ) -> None:
         if compression != "none" and not _CODECS[compression]():
             raise ConfigError(f"compression {compression} needs its library (lz4/zstd/snappy: cramjam)")
@@ -99,6 +101,8 @@ class EventProducer:
             "max_request_size": max_batch_bytes + 100_000,
         }
         self._idempotent = idempotent
+        self._per_partition = client_per_partition
+        self._clients: dict[int, asyncio.Task[AIOKafkaProducer]] = {}  # client_per_partition only
         self._wait_s = delivery_timeout_ms / 1000 + 2.0
         self._producer: AIOKafkaProducer | None = None
         self._starting: asyncio.Lock | None = None
@@ -214,14 +218,27 @@ class EventProducer:
             while queue:
                 slot = queue.popleft()
                 try:
-                    delivery = await producer.send_batch(slot.builder, self.topic, partition=partition)
-                except KafkaError as exc:
+                    client = await self._client_for(producer, partition)
+                    delivery = await client.send_batch(slot.builder, self.topic, partition=partition)
+                except (KafkaError, BrokerUnavailableError) as exc:
                     slot.timer.cancel()
                     slot.acked.set_exception(exc)
                     continue
                 delivery.add_done_callback(slot.settle)
         finally:
             submitters.pop(partition, None)
+
+    async def _client_for(self, producer: AIOKafkaProducer, partition: int) -> AIOKafkaProducer:
+        """The client that sends ``partition``'s batches. One per partition on the embedded broker:
+        Tansu handles one request per connection at a time and the partitions of a produce request
+        one after another, each two sequential writes to its store; separate connections let the
+        partitions' writes share the store's group commits instead of queueing behind each other."""
+        if not self._per_partition:
+            return producer
+        starting = self._clients.get(partition)
+        if starting is None:  # a task, so a submitter left over from before _mark_down shares it
+            starting = self._clients[partition] = asyncio.create_task(self._start_client())
+        return await asyncio.shield(starting)
 
     async def send(self, records: Sequence[Record]) -> None:
         """Produce ``records`` and return once all are acknowledged; else raise BrokerUnavailableError."""
@@ -258,6 +275,7 @@ class EventProducer:
         """Drop the client: pending batches fail, the next request after recovery starts afresh."""
         self._down_since = self._down_since or time.monotonic()
         producer, self._producer = self._producer, None
+        clients, self._clients = self._clients, {}
         queues, self._queues = self._queues, defaultdict(deque)
         self._submitters = {}  # running ones finish on their own (old) queues
         for queue in queues.values():
@@ -266,9 +284,10 @@ class EventProducer:
                     slot.timer.cancel()
                     slot.acked.set_exception(KafkaError("broker down"))
                     slot.acked.add_done_callback(_consume)
-        if producer is not None:
-            task = asyncio.get_running_loop().create_task(_quietly_stop(producer))
-            task.add_done_callback(_consume)
+        for client in [producer, *clients.values()]:
+            if client is not None:
+                task = asyncio.get_running_loop().create_task(_quietly_stop(client))
+                task.add_done_callback(_consume)
 
     async def flush(self, timeout_s: float = 10.0) -> None:
         """Wait until every batch handed over so far is acknowledged or failed."""
@@ -283,11 +302,16 @@ class EventProducer:
             return  # its loop is gone (a server thread ended): nothing can be flushed from here
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*self._submitters.values()), 5)
-        await _quietly_stop(producer)
+        clients, self._clients = self._clients, {}
+        for client in [producer, *clients.values()]:
+            await _quietly_stop(client)
 
 
-async def _quietly_stop(producer: AIOKafkaProducer) -> None:
-    with contextlib.suppress(KafkaError, TimeoutError):
+async def _quietly_stop(client: AIOKafkaProducer | asyncio.Task[AIOKafkaProducer]) -> None:
+    with contextlib.suppress(KafkaError, TimeoutError, BrokerUnavailableError, asyncio.CancelledError):
+        producer = (
+            await asyncio.wait_for(asyncio.shield(client), 5) if isinstance(client, asyncio.Task) else client
+        )
         await asyncio.wait_for(producer.stop(), 5)
 
 

@@ -30,11 +30,12 @@ def _read(bootstrap: str, topic: str, expected: int) -> list[tuple[int, bytes, b
         consumer.close()
 
 
+@pytest.mark.parametrize("per_partition", [False, True], ids=["one client", "client per partition"])
 async def test_concurrent_sends_land_on_the_default_partitioners_partition(
-    kafka_bootstrap, topic_factory
+    kafka_bootstrap, topic_factory, per_partition: bool
 ) -> None:
     topic = topic_factory(partitions=4, prefix="producer")
-    producer = EventProducer(kafka_bootstrap, topic)
+    producer = EventProducer(kafka_bootstrap, topic, client_per_partition=per_partition)
     try:
         requests = [
             [(f"visitor-{r}-{i % 7}".encode(), f"{r}:{i}".encode()) for i in range(50)] for r in range(20)
@@ -46,6 +47,8 @@ async def test_concurrent_sends_land_on_the_default_partitioners_partition(
     assert sorted(v for _, _, v in got) == sorted(v for records in requests for _, v in records)
     parts = [0, 1, 2, 3]
     assert all(p == DefaultPartitioner()(k, parts, parts) for p, k, _ in got)
+    if per_partition:
+        assert not producer._clients  # close() stopped every partition's client too
     # one visitor's events keep their order within a request
     for r in range(3):
         mine = [v for _, k, v in got if k == f"visitor-{r}-0".encode()]

@@ -196,9 +196,18 @@ async def test_trusted_proxy_forwarded_for_and_ip_hash(make_client, kafka_bootst
     assert server["context"]["ip"] == browser["context"]["ip"]
 
 
-async def test_broker_down_answers_503_with_retry_after(tmp_path: Path, kafka_bootstrap) -> None:
+@pytest.mark.parametrize("per_partition", [False, True], ids=["one client", "client per partition"])
+async def test_broker_down_answers_503_with_retry_after(
+    tmp_path: Path, kafka_bootstrap, per_partition
+) -> None:
     broker = EmbeddedKafka(tmp_path).start()
-    producer = EventProducer(broker.bootstrap, "down-test", delivery_timeout_ms=2000, retry_after_s=3)
+    producer = EventProducer(
+        broker.bootstrap,
+        "down-test",
+        delivery_timeout_ms=2000,
+        retry_after_s=3,
+        client_per_partition=per_partition,
+    )
     app = create_app(collector_settings(broker.bootstrap), producer)
     transport = httpx.ASGITransport(app=app)
     try:
