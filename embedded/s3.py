@@ -19,6 +19,7 @@ from pathlib import Path
 from embedded.errors import EmbeddedServiceError
 from embedded.objectdir import LOG_DIR
 from embedded.process import free_port, spawn_child, stop_child
+from embedded.retention import DEFAULT_KEEP_S
 
 __all__ = ["BUCKET", "EmbeddedS3", "store_command"]
 
@@ -28,9 +29,10 @@ BUCKET = "tansu"
 _ACCESS_KEY = "TOUCHSTREAM"
 
 
-def store_command(data_dir: Path, port: int) -> list[str]:
-    """``python -m embedded.s3store <data dir> <port> <bucket>`` with this interpreter."""
-    return [sys.executable, "-m", "embedded.s3store", str(data_dir.resolve()), str(port), BUCKET]
+def store_command(data_dir: Path, port: int, keep_consumed_s: float = DEFAULT_KEEP_S) -> list[str]:
+    """``python -m embedded.s3store <data dir> <port> <bucket> <keep s>`` with this interpreter."""
+    where = str(data_dir.resolve())
+    return [sys.executable, "-m", "embedded.s3store", where, str(port), BUCKET, str(keep_consumed_s)]
 
 
 @dataclass
@@ -40,6 +42,7 @@ class EmbeddedS3:
     data_dir: Path
     log_file: Path
     port: int = 0
+    keep_consumed_s: float = DEFAULT_KEEP_S  # see embedded/retention.py
     startup_timeout_s: float = 30.0
     _proc: subprocess.Popen[bytes] | None = None
 
@@ -69,7 +72,9 @@ class EmbeddedS3:
         if self.port == 0:
             self.port = free_port()
         # The store drops the tail of a group a kill cut short when it starts (embedded/segments.py).
-        self._proc = spawn_child(store_command(self.data_dir, self.port), log_file=self.log_file)
+        self._proc = spawn_child(
+            store_command(self.data_dir, self.port, self.keep_consumed_s), log_file=self.log_file
+        )
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

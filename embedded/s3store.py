@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
+import logging
 import os
 import re
 import sys
@@ -48,6 +49,7 @@ from embedded.objectdir import (
     OutOfSpaceError,
     PreconditionFailedError,
 )
+from embedded.retention import DEFAULT_KEEP_S, run_retention
 
 __all__ = ["S3Handler", "main", "serve"]
 
@@ -248,16 +250,26 @@ class S3Handler:
                 parts.append(f"<NextContinuationToken>{next_token}</NextContinuationToken>")
             else:
                 parts.append(f"<NextMarker>{enc(listing.next_marker)}</NextMarker>")
+        contents = []
         for key, meta in listing.keys:
-            parts.append(
-                f"<Contents><Key>{enc(key)}</Key><LastModified>{_iso(meta.mtime)}</LastModified>"
-                f"<ETag>&quot;{meta.etag}&quot;</ETag><Size>{meta.size}</Size>"
-                "<StorageClass>STANDARD</StorageClass></Contents>"
-            )
-        for common in listing.common_prefixes:
-            parts.append(f"<CommonPrefixes><Prefix>{enc(common)}</Prefix></CommonPrefixes>")
-        parts.append("</ListBucketResult>")
-        return Reply(200, "".join(parts).encode(), [("Content-Type", _XML)])
+            if url or not meta.listed:
+                element = (
+                    f"<Contents><Key>{enc(key)}</Key><LastModified>{_iso(meta.mtime)}</LastModified>"
+                    f"<ETag>&quot;{meta.etag}&quot;</ETag><Size>{meta.size}</Size>"
+                    "<StorageClass>STANDARD</StorageClass></Contents>"
+                ).encode()
+                if url:
+                    contents.append(element)
+                    continue
+                meta.listed = element
+            contents.append(meta.listed)
+        tail = [
+            f"<CommonPrefixes><Prefix>{enc(common)}</Prefix></CommonPrefixes>"
+            for common in listing.common_prefixes
+        ]
+        tail.append("</ListBucketResult>")
+        body = b"".join(["".join(parts).encode(), *contents, "".join(tail).encode()])
+        return Reply(200, body, [("Content-Type", _XML)])
 
 
 _Request = tuple[str, str, dict[str, str], bytes]  # method, target, headers, body
@@ -344,25 +356,36 @@ class _Connection(asyncio.Protocol):
             transport.close()
 
 
-async def serve(directory: Path, port: int, bucket: str, reserve_bytes: int, trace: IO[str] | None) -> None:
+async def serve(
+    directory: Path, port: int, bucket: str, reserve_bytes: int, trace: IO[str] | None, keep_consumed_s: float
+) -> None:
     store = ObjectDir(directory / bucket, reserve_bytes=reserve_bytes)
     await store.load()
+    every_s = min(60.0, max(1.0, keep_consumed_s / 4))
+    # Held in a local for as long as serve() runs (the loop keeps only weak references to tasks).
+    retention = (
+        asyncio.create_task(run_retention(store, keep_consumed_s, every_s)) if keep_consumed_s >= 0 else None
+    )
     handler = S3Handler(store, bucket)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: _Connection(handler, trace), "127.0.0.1", port)
     print(f"s3store listening on 127.0.0.1:{port} ({len(store)} objects in {directory / bucket})", flush=True)
     async with server:
         await server.serve_forever()
+    if retention is not None:
+        retention.cancel()
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 3:
-        sys.exit("usage: python -m embedded.s3store <data dir> <port> <bucket>")
+    if len(args) not in (3, 4):
+        sys.exit("usage: python -m embedded.s3store <data dir> <port> <bucket> [<keep consumed s>|-1]")
+    keep_consumed_s = float(args[3]) if len(args) == 4 else DEFAULT_KEEP_S
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     reserve = int(os.environ.get("TOUCHSTREAM_S3STORE_RESERVE_BYTES", DEFAULT_RESERVE_BYTES))
     trace_path = os.environ.get("TOUCHSTREAM_S3STORE_TRACE")
     trace = open(trace_path, "a", buffering=1) if trace_path else None  # noqa: SIM115 - lives as long as the process
-    uvloop.run(serve(Path(args[0]), int(args[1]), args[2], reserve, trace))
+    uvloop.run(serve(Path(args[0]), int(args[1]), args[2], reserve, trace, keep_consumed_s))
 
 
 if __name__ == "__main__":

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         "memory",
         description="embedded broker log: durable (S3 store in home) or memory (may lose acked events)",
     )
+    embedded_kafka_keep_consumed_s: float = Field(
+        900.0,
+        ge=-1,
+        description="durable embedded broker: record batches every consumer group has read are deleted "
+        "once this old (changelogs and unread topics are kept; -1 = keep everything)",
+    )
     embedded_clickhouse_tcp_port: int = 9000
     embedded_clickhouse_http_port: int = 8123
 
