@@ -1,7 +1,8 @@
 # ruff: noqa: E501 - fixtures, user agents and SQL clauses read best on one line
 """Stream worker benchmark: full enrich + stitch + journey + credit vs bare-faust and kafka-python baselines.
 
-Run ``python -m bench.streams [--events 60000] [--accounts 2000]``. Everything runs against one
+Run ``python -m bench.streams [--events 60000] [--accounts 2000]``; ``--storage`` compares one worker
+and its changelog restore on a memory and a durable embedded broker. Everything runs against one
 embedded broker in the same run; each worker is a real ``touchstream worker`` subprocess and its
 rate is read from its Prometheus counters (first to last event), so start-up is not counted.
 Timings on a shared 2-core machine are noisy: compare ratios, not absolute numbers.
@@ -18,6 +19,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -423,6 +426,52 @@ def guards_on_off(events: list[tuple[bytes, bytes]], repeat: int) -> None:
               f" {_spread(worker[f'cpu {name}'])} /cpu-s = {ratio:.3f}x")  # fmt: skip
 
 
+def restore_rate(bootstrap: str, home: Path, suffix: str) -> tuple[float, float]:
+    """(changelog records restored, records/s) by a worker started on ``suffix``'s topics with no local
+    state: it rebuilds its tables from the broker's changelogs (what a lost disk or a new worker does).
+    Both figures are the worker's own ``restored tables: ...`` log line (streams/readiness.py)."""
+    for state in (home / "streams").glob(f"*{suffix}*"):
+        shutil.rmtree(state)
+    port, log_file = free_port(), home / "logs" / f"bench-restore-{suffix}.log"
+    env = {**os.environ, "TOUCHSTREAM_KAFKA_BOOTSTRAP": bootstrap, "TOUCHSTREAM_HOME": str(home),
+           "TOUCHSTREAM_EMBEDDED_BROKER": "1", "TOUCHSTREAM_METRICS_PORT": str(port),
+           "TOUCHSTREAM_LOG_LEVEL": "INFO"}  # fmt: skip
+    proc = spawn_child([sys.executable, "-m", "cli.main", "worker", "--topic-suffix", suffix],
+                       log_file=log_file, env=env)  # fmt: skip
+    deadline = time.monotonic() + 900
+    try:
+        while time.monotonic() < deadline:
+            done = re.findall(r"restored tables: (.*) records \((\d+) records/s\)", log_file.read_text())
+            if done and _scrape(port).get("touchstream_stream_ready") == 1.0:
+                tables, rate = done[-1]
+                return sum(float(t.split("/")[1]) for t in tables.split(", ")), float(rate)
+            time.sleep(0.2)
+        raise RuntimeError(f"worker did not restore; see {log_file}")
+    finally:
+        stop_child(proc, grace_s=10)
+
+
+def storage_compare(events: list[tuple[bytes, bytes]], repeat: int) -> None:
+    """One real worker on a memory and on a durable embedded broker, alternating; then its restore."""
+    figures: dict[str, list[float]] = {}
+    for _ in range(repeat):
+        for storage in ("memory", "durable"):
+            with tempfile.TemporaryDirectory() as tmp, EmbeddedKafka(Path(tmp), storage=storage) as kafka:
+                suffix = uuid.uuid4().hex[:8]
+                rate, cpu, _, _ = run_workers(kafka.bootstrap, Path(tmp), events, 1, suffix)
+                records, restore = restore_rate(kafka.bootstrap, Path(tmp), suffix)
+                for name, value in (("rate", rate), ("cpu", cpu), ("records", records), ("restore", restore)):
+                    figures.setdefault(f"{name} {storage}", []).append(value)
+    print(
+        f"1 real worker, {len(events)} events, memory vs durable embedded broker (alternating, {repeat} runs)"
+    )
+    for storage in ("memory", "durable"):
+        ratio = statistics.median(figures[f"rate {storage}"]) / statistics.median(figures["rate memory"])
+        print(f"  {storage:7} : {_spread(figures[f'rate {storage}'])} events/s = {ratio:.2f}x memory; "
+              f"{_spread(figures[f'cpu {storage}'])} /cpu-s; restore {_spread(figures[f'restore {storage}'])}"
+              f" changelog records/s ({statistics.median(figures[f'records {storage}']):.0f} records)")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=60_000)
@@ -435,7 +484,12 @@ def main() -> None:
                     help="only time stage 1 in process with the first-copy check on and off")  # fmt: skip
     ap.add_argument("--guards", action="store_true",
                     help="only time one real worker with the identity guards on and off")  # fmt: skip
+    ap.add_argument("--storage", action="store_true",
+                    help="only time one real worker and its restore on a memory and a durable broker")  # fmt: skip
     args = ap.parse_args()
+    if args.storage:
+        storage_compare(make_events(args.events, args.accounts, args.days), args.repeat)
+        return
     if args.guards:
         guards_on_off(make_events(args.events, args.accounts, args.days), args.repeat)
         return
