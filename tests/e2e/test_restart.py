@@ -52,15 +52,27 @@ def _first_run(up: UpProcess, domain: str) -> tuple[list[str], str]:
     return [e["event_id"] for e in events], device_a
 
 
+def _says(up: UpProcess, note: str, times: int) -> None:
+    """`up` printed ``note`` (below its endpoint table, just after endpoints.json) ``times`` times so far."""
+    up.poll(
+        f"{note!r} x{times}",
+        lambda: up.log.read_text(errors="replace").count(note) == times or None,
+        30,
+    )
+
+
 def test_durable_restart_and_kill_keep_everything(up_process: Callable[..., UpProcess]) -> None:
     domain = f"acme-{uuid.uuid4().hex[:6]}.com"
-    up = up_process(TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE="durable").start()
+    up = up_process().start()  # no storage setting: durable is `up`'s default
+    assert (up.home / "kafka" / "s3").is_dir()
+    _says(up, "broker log: new log in", 1)
     first_ids, device = _first_run(up, domain)
     touch_ids = first_ids[:5]
     assert up.stop() == 0
 
     # Second start on the same data: the journeys kept in the broker's changelogs credit the form.
     up.start()
+    _says(up, "broker log: resumed from the kept log", 1)
     more = page_views(device, 2, 10, "linkedin")
     form = demo_form(device, f"ann@{domain}", domain, 1)
     up.send([*more, form])
@@ -74,6 +86,7 @@ def test_durable_restart_and_kill_keep_everything(up_process: Callable[..., UpPr
     up.send(late)
     up.kill_tree()
     up.start()
+    _says(up, "broker log: resumed from the kept log", 2)
     after = page_views(device, 2, 2, "podcast")
     up.send(after)
     accepted = [*touch_ids, *(e["event_id"] for e in [*more, form, *late, *after])]
@@ -91,12 +104,15 @@ def test_durable_restart_and_kill_keep_everything(up_process: Callable[..., UpPr
 
 def test_memory_broker_second_start_reseeds(up_process: Callable[..., UpProcess]) -> None:
     domain = f"mem-{uuid.uuid4().hex[:6]}.com"
-    up = up_process(TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE="memory").start()
+    up = up_process(TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE="memory").start()  # not the default: set it
+    assert not (up.home / "kafka").exists()
+    _says(up, "broker log in memory", 1)
     first_ids, device = _first_run(up, domain)
     up.wait_ids("identities", [device], column="anonymous_id")
     assert up.stop() == 0
 
     up.start()
+    _says(up, "broker log in memory", 2)  # re-seeded again
     form = demo_form(device, f"ann@{domain}", domain, 1)
     up.send([form])
     credited = up.poll("credits of the form", lambda: _credited(up, form["event_id"]) or None)
