@@ -2,13 +2,15 @@
 
 Durable broker (the default): Ctrl-C, start again, more events, a conversion that credits touches
 from the first run (journey state came back from the broker's changelogs); then SIGKILL of the whole
-process tree, start again: every accepted event is in ClickHouse exactly once and the stack stays up.
+process tree, start again: every accepted event is in ClickHouse exactly once and the stack stays up;
+then the store deleted: the next start re-seeds journeys from ClickHouse.
 Memory broker: the second start must not die on the workers' leftover local state (faust's
 ConsistencyError) and re-seeds journeys from ClickHouse.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -27,6 +29,15 @@ def _credited(up: UpProcess, conversion_id: str) -> set[str]:
         {"c": conversion_id},
     )
     return {r[0] for r in rows}
+
+
+def _revision(up: UpProcess, conversion_id: str) -> int:
+    return int(
+        up.scalar(
+            "SELECT max(revision) FROM attribution_credits WHERE conversion_id = %(c)s AND model = 'linear'",
+            {"c": conversion_id},
+        )
+    )
 
 
 def _stays_up(up: UpProcess, seconds: float) -> None:
@@ -99,6 +110,20 @@ def test_durable_restart_and_kill_keep_everything(up_process: Callable[..., UpPr
     )
     assert up.count_ids("account_journeys", journey_ids) == (len(journey_ids), len(journey_ids))
     _stays_up(up, 10)
+    form_id, credited = form["event_id"], _credited(up, form["event_id"])
+    revision = _revision(up, form_id)
+    assert up.stop() == 0
+
+    # The store deleted: a new log, the workers' local state dropped and re-seeded from ClickHouse; the
+    # re-seeded form is credited once more from the rebuilt journey (a new revision, the same touches).
+    shutil.rmtree(up.home / "kafka")
+    up.start()
+    _says(up, "broker log: new log in", 2)
+    up.poll(
+        "the re-seeded form credited again",
+        lambda: (_revision(up, form_id) > revision and _credited(up, form_id) == credited) or None,
+    )
+    _stays_up(up, 5)
     assert up.stop() == 0
 
 
