@@ -39,6 +39,8 @@ node_modules/.installed: package.json package-lock.json
 
 node-deps: node_modules/.installed
 
+# The embedded broker keeps its log in .touchstream/kafka (durable, the default), so the next `make run` resumes
+# on it; `TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE=memory make run` keeps it in RAM: faster, may lose acknowledged events.
 run: install node-deps
 	$(BIN)/touchstream up --demo
 

@@ -70,7 +70,7 @@ class Stack:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     specs: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
     crashes: dict[str, list[float]] = field(default_factory=dict)  # name -> recent crash times
-    rebuilt_entities: int = 0
+    rebuilt_entities: int = 0  # messages the re-seed from ClickHouse produced
 
     @property
     def home(self) -> Path:
@@ -113,7 +113,7 @@ class Stack:
         apply_migrations(connect(ch_url), s.clickhouse_database, load_guards(s.identity_guards))
         ensure_topics(bootstrap, s.partitions)
         if self.kafka is not None and not self.kafka.resumed:
-            # A new broker log (memory mode, or a first / lost durable store) has no changelogs:
+            # A new broker log (a first or lost durable store, or memory mode) has no changelogs:
             # the workers' local state from an earlier run would point past their ends (faust's
             # ConsistencyError), so it goes, and journey state is re-seeded from ClickHouse.
             self.reset_stream_state()
@@ -161,6 +161,22 @@ class Stack:
         self.endpoints_file.write_bytes(jsonio.dumps(self.endpoints))
         return self.endpoints
 
+    def broker_note(self) -> str | None:
+        """What became of the embedded broker's log at start (None: an external broker)."""
+        if self.kafka is None:
+            return None
+        if not self.kafka.durable:
+            return (
+                "broker log in memory (TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE=memory): a crash may lose "
+                f"acknowledged events; journeys re-seeded from ClickHouse ({self.rebuilt_entities} messages)"
+            )
+        if self.kafka.resumed:
+            return f"broker log: resumed from the kept log in {self.kafka.store_dir}"
+        return (
+            f"broker log: new log in {self.kafka.store_dir}; journeys re-seeded from ClickHouse "
+            f"({self.rebuilt_entities} messages)"
+        )
+
     def reset_stream_state(self) -> None:
         """Drop the workers' local table stores (RocksDB); they are rebuilt from the broker."""
         shutil.rmtree(self.home / "streams", ignore_errors=True)
@@ -189,7 +205,7 @@ class Stack:
             if not self.kafka.durable:
                 raise StackFailedError(
                     "the memory-only embedded broker died and its topics with it; start again "
-                    "(TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE=durable keeps them)"
+                    "(the default TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE=durable keeps them)"
                 )
             self._note_crash("kafka")
             self.kafka.restart()

@@ -114,7 +114,12 @@ class _Interrupted(Exception):  # noqa: N818 - control flow, not an error
 def up(
     demo: bool = typer.Option(False, "--demo", help="also drive realistic synthetic B2B traffic"),
 ) -> None:
-    """Start broker, ClickHouse, collector, stream workers, sink and monitor; stop on Ctrl-C."""
+    """Start broker, ClickHouse, collector, stream workers, sink and monitor; stop on Ctrl-C.
+
+    The embedded broker keeps its log in $TOUCHSTREAM_HOME/kafka: the next `up` resumes from it.
+
+    TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE=memory: in RAM, faster, but a crash may lose acknowledged events.
+    """
     console = Console()
     if demo and not os.environ.get("TOUCHSTREAM_BRAND_TERMS"):
         from demo.touches import BRAND_TERM
@@ -139,6 +144,10 @@ def up(
             endpoints = stack.start(lambda note: status.update(f"starting Touchstream… {note}"))
         starting.clear()
         console.print(_endpoints_table(endpoints))
+        note = stack.broker_note()
+        if note is not None:
+            in_memory = stack.kafka is not None and not stack.kafka.durable
+            console.print(note, style="yellow" if in_memory else None, markup=False)
         console.print(f"endpoints written to {stack.endpoints_file}; Ctrl-C stops everything.")
         _watch(stack, settings, stop, console, demo)
     except _Interrupted:

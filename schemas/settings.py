@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     # Embedded services' ports (0 = any free port).
     embedded_kafka_port: int = 9092
     embedded_kafka_storage: Literal["durable", "memory"] = Field(
-        "memory",
+        "durable",
         description="embedded broker log: durable (S3 store in home) or memory (may lose acked events)",
     )
     embedded_kafka_keep_consumed_s: float = Field(

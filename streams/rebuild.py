@@ -1,5 +1,6 @@
 # ruff: noqa: E501 - fixtures, user agents and SQL clauses read best on one line
-"""Re-seed journey state from ClickHouse after the memory-only embedded broker lost its changelogs.
+"""Re-seed journey state from ClickHouse when the embedded broker's log is new: its changelogs are gone
+(a first start or a deleted durable store, or the memory broker).
 
 Run before the workers start (``touchstream up``, embedded broker): it produces, per account, one
 ``by-account`` message holding the account's touches inside the lookback window and its lead /

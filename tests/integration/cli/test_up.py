@@ -21,6 +21,7 @@ def test_up_is_ready_when_it_says_so_and_stops_cleanly(up_process: Callable[...,
     keys = {"collector", "kafka_bootstrap", "clickhouse_native", "clickhouse_http", "clickhouse_database"}
     assert keys <= set(endpoints)
     assert ("touchpoints",) in up.clickhouse().execute("SHOW TABLES")
+    assert (up.home / "kafka" / "s3").is_dir(), "the default broker log is the durable store"
     assert up.proc is not None
     children = descendants(up.proc.pid)
     assert children, "up should run the broker and ClickHouse as child processes"

@@ -25,3 +25,10 @@ def test_invalid_values_fail_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOUCHSTREAM_PARTITIONS", "0")
     with pytest.raises(ValueError, match="partitions"):
         Settings()
+
+
+def test_the_embedded_broker_is_durable_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE", raising=False)
+    assert Settings().embedded_kafka_storage == "durable"
+    monkeypatch.setenv("TOUCHSTREAM_EMBEDDED_KAFKA_STORAGE", "memory")
+    assert Settings().embedded_kafka_storage == "memory"
