@@ -429,7 +429,8 @@ def guards_on_off(events: list[tuple[bytes, bytes]], repeat: int) -> None:
 def restore_rate(bootstrap: str, home: Path, suffix: str) -> tuple[float, float]:
     """(changelog records restored, records/s) by a worker started on ``suffix``'s topics with no local
     state: it rebuilds its tables from the broker's changelogs (what a lost disk or a new worker does).
-    Both figures are the worker's own ``restored tables: ...`` log line (streams/readiness.py)."""
+    Both from faust's recovery log: the changelog highwaters it reads up to, and the time from
+    "Restoring state" to "Done reading" (the worker's own sampled progress misses sub-second restores)."""
     for state in (home / "streams").glob(f"*{suffix}*"):
         shutil.rmtree(state)
     port, log_file = free_port(), home / "logs" / f"bench-restore-{suffix}.log"
@@ -441,14 +442,34 @@ def restore_rate(bootstrap: str, home: Path, suffix: str) -> tuple[float, float]
     deadline = time.monotonic() + 900
     try:
         while time.monotonic() < deadline:
-            done = re.findall(r"restored tables: (.*) records \((\d+) records/s\)", log_file.read_text())
-            if done and _scrape(port).get("touchstream_stream_ready") == 1.0:
-                tables, rate = done[-1]
-                return sum(float(t.split("/")[1]) for t in tables.split(", ")), float(rate)
+            text = log_file.read_text()
+            if (
+                "Done reading from changelog topics" in text
+                and _scrape(port).get("touchstream_stream_ready") == 1.0
+            ):
+                return _restore_figures(text)
             time.sleep(0.2)
         raise RuntimeError(f"worker did not restore; see {log_file}")
     finally:
         stop_child(proc, grace_s=10)
+
+
+def _restore_figures(log_text: str) -> tuple[float, float]:
+    stamp = r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]"
+    started = re.findall(stamp + r".*Restoring state from changelog topics", log_text)[-1]
+    done = re.findall(stamp + r".*Done reading from changelog topics", log_text)[-1]
+    table = log_text.split("Highwater for active changelog partitions:")[-1].split("active offsets at start")[
+        0
+    ]
+    records = sum(
+        int(row.split("|")[3]) + 1
+        for row in table.splitlines()
+        if row.count("|") == 4 and "highwater" not in row
+    )
+    seconds = (
+        datetime.strptime(done, "%Y-%m-%d %H:%M:%S,%f") - datetime.strptime(started, "%Y-%m-%d %H:%M:%S,%f")
+    ).total_seconds()
+    return records, records / max(seconds, 1e-3)
 
 
 def storage_compare(events: list[tuple[bytes, bytes]], repeat: int) -> None:
