@@ -22,9 +22,9 @@ object here (``embedded/s3store.py`` serves this over HTTP). What it relies on:
   reserve: Tansu writes it only after advancing the partition's watermark (which passed the check), and
   never rolls the watermark back, so refusing the batch would only leave an offset with no records.
 
-Space: every produce overwrites a watermark, so the log fills with dead copies; a sealed segment
-whose live objects are under half its size is copied forward (its live objects re-appended under
-their keys' locks) and deleted. Objects stored one file each by earlier versions (``<key>.obj``, or
+Space: every produce overwrites a watermark and retention deletes batches, so the log fills with dead
+copies; once they are over half of it, the oldest segment's live objects are re-appended under their
+keys' locks and the segment is deleted. Objects stored one file each by earlier versions (``<key>.obj``, or
 s3rver's layout) are appended to the log when the store starts and their files removed. LIST is
 served from an in-memory sorted index built at start.
 """
@@ -295,14 +295,18 @@ class ObjectDir:
             self._index(DELETE, key, 0, 0.0, "", where)
 
     def _maybe_compact(self) -> None:
-        """Reclaim a sealed segment once most of it is overwritten objects (watermarks, offsets)."""
-        if self._compacting is not None:
+        """Reclaim space once dead copies (overwritten watermarks, deleted batches) are over half the log.
+
+        Always the oldest sealed segment, like a log cleaner working from the tail: a delete's
+        tombstone is then never needed after its segment is compacted (the put it hides can only be in
+        the same segment or an older one, already gone), and each cleaning pass copies the live data
+        at most once for at least as many dead bytes reclaimed."""
+        sealed = self.log.sealed()
+        if self._compacting is not None or not sealed:
             return
-        for number in self.log.sealed():
-            if self._live[number] * 2 < self.log.sizes[number]:
-                self._compacting = asyncio.get_running_loop().create_task(self._compact(number))
-                self._compacting.add_done_callback(self._compacted)
-                return
+        if sum(self._live.values()) * 2 < sum(self.log.sizes.values()):
+            self._compacting = asyncio.get_running_loop().create_task(self._compact(sealed[0]))
+            self._compacting.add_done_callback(self._compacted)
 
     def _compacted(self, task: asyncio.Task[None]) -> None:
         self._compacting = None
@@ -311,27 +315,25 @@ class ObjectDir:
 
     async def _compact(self, number: int) -> None:
         """Copy the segment's current objects to the head, a few hundred at a time, then drop it."""
-        oldest = number == self.log.sealed()[0]
         chunk: list[Entry] = []
         for entry in self.log.scan(number):
+            if entry.op != PUT:
+                continue  # the oldest segment's tombstones hide nothing older: dropped
             chunk.append(entry)
             if len(chunk) == 256:
-                await asyncio.gather(*(self._copy_forward(e, oldest) for e in chunk))
+                await asyncio.gather(*(self._copy_forward(e) for e in chunk))
                 chunk = []
-        await asyncio.gather(*(self._copy_forward(e, oldest) for e in chunk))
+        await asyncio.gather(*(self._copy_forward(e) for e in chunk))
         self.log.remove(number)
         self._live.pop(number, None)
 
-    async def _copy_forward(self, entry: Entry, oldest: bool) -> None:
+    async def _copy_forward(self, entry: Entry) -> None:
         async with self._locked(entry.key):  # no put of the key can land between the check and the copy
             meta = self._meta.get(entry.key)
-            if entry.op == PUT and meta is not None and meta.where == entry.where:
+            if meta is not None and meta.where == entry.where:
                 body = self.log.read(entry.where, entry.size)
                 where = await self.log.append(PUT, entry.key, body, entry.mtime, entry.md5)
                 self._index(PUT, entry.key, entry.size, entry.mtime, meta.etag, where)
-            elif entry.op == DELETE and meta is None and not oldest:
-                # An older segment may still hold the key's put: keep it deleted.
-                await self.log.append(DELETE, entry.key, b"", entry.mtime, entry.md5)
 
     def list(self, prefix: str, delimiter: str, after: str, max_keys: int) -> Listing:
         """Keys (and common prefixes, with a delimiter) under ``prefix``, after ``after``, in order."""
