@@ -472,3 +472,40 @@ def test_offset_gap_left_by_a_failed_batch_write_does_not_stall_consumers(tmp_pa
         broker.stop()
     assert seen == [b"before-%d" % i for i in range(5)] + [b"after-%d" % i for i in range(5)]
     assert position >= 11  # past the gap at offset 5
+
+
+def test_deleted_objects_are_reclaimed_and_cleaning_stops(tmp_path: Path) -> None:
+    """Retention deletes batches in bulk: their space comes back, no deleted key comes back, and the
+    cleaner settles (it does not keep re-copying tombstones)."""
+
+    async def scenario() -> tuple[int, int, list[str], bytes | None]:
+        store = ObjectDir(tmp_path, segment_bytes=4096)
+        await store.load()
+        batches = [f"t/records/{i:020}.batch" for i in range(300)]
+        for key in batches:
+            await store.put(key, b"r" * 40)
+        for key in batches[:290]:
+            await store.delete(key)
+        etag = await store.put("t/wm", b"0")
+        for i in range(1, 200):
+            etag = await store.put("t/wm", b"%d" % i, if_match=etag)
+        passes = 0
+        while store._compacting is not None:
+            passes += 1
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert store._compacting is None
+        size = sum(store.log.sizes.values())
+        await store.log.close()
+        reopened = ObjectDir(tmp_path, segment_bytes=4096)
+        await reopened.load()
+        keys = [key for key, _ in reopened.list("t/", "", "", 1000).keys]
+        wm = await reopened.get("t/wm")
+        await reopened.log.close()
+        return size, passes, keys, None if wm is None else wm[1]
+
+    size, _passes, keys, wm = asyncio.run(scenario())
+    assert keys == [f"t/records/{i:020}.batch" for i in range(290, 300)] + ["t/wm"]
+    assert wm == b"199"
+    # ~70 KB written; what is left is the head segment and at most one sealed one.
+    assert size <= 2 * 4096 + 200, size
