@@ -10,6 +10,11 @@ Besides ``{db}``, a view may name the identity guards' numbers (``schemas/identi
 ``{person_max_accounts}``: they are baked in when the views are applied, so the SQL applies the
 same guards as the stream workers (:mod:`schemas.guards`). Re-applying (every start, ``touchstream
 migrate``) picks up a changed file.
+
+Views that resolve a touch's person and account as the stream does share two SQL fragments
+(:data:`FRAGMENTS`): ``{void_stamp}`` (over a touch ``t`` and its ``device_links`` row ``d``: the
+touch's person stamp no longer holds — a shared device, a revoked device edge) and
+``{revoked_account}`` (over a resolved row ``r``: its person's edge to its stamped account is revoked).
 """
 
 from __future__ import annotations
@@ -39,6 +44,19 @@ _FILE = re.compile(r"^([a-z][a-z0-9_]*)\.sql$")
 _REF = re.compile(r"\{db\}\.([A-Za-z_][A-Za-z0-9_]*)")
 # A substitution token: {name} without the ':Type' of a ClickHouse query parameter.
 _TOKEN = re.compile(r"\{([a-z_]+)\}")
+
+
+def _revoked(kind: str, columns: str) -> str:
+    return f"SELECT {columns} FROM {{db}}.identity_revocations FINAL WHERE kind = '{kind}' AND revoked = 1"
+
+
+# The stream's resolution rules, written once (the count() guards skip the IN when nothing is revoked).
+FRAGMENTS = {
+    "void_stamp": f"t.anonymous_id != '' AND (d.shared OR (({_revoked('device', 'count()')}) > 0"
+    f" AND t.person_id != '' AND (t.anonymous_id, t.person_id) IN ({_revoked('device', 'child, parent')})))",
+    "revoked_account": f"({_revoked('account', 'count()')}) > 0"
+    f" AND (r.person, r.account_id) IN ({_revoked('account', 'child, parent')})",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +122,14 @@ def guard_values(guards: IdentityGuards) -> dict[str, int]:
 def render(view: View, database: str, guards: IdentityGuards) -> str:
     """The view SQL for ``database`` with the guard numbers inlined; MigrationError on an unknown token."""
     values: dict[str, object] = {"db": database, **guard_values(guards)}
+    sql = _TOKEN.sub(lambda m: FRAGMENTS.get(m.group(1), m.group(0)), view.sql)
 
     def fill(match: re.Match[str]) -> str:
         if match.group(1) not in values:
             raise MigrationError(f"views/{view.name}.sql names an unknown token {match.group(0)}")
         return str(values[match.group(1)])
 
-    return _TOKEN.sub(fill, view.sql)
+    return _TOKEN.sub(fill, sql)
 
 
 def apply_views(client: Client, database: str, guards: IdentityGuards | None = None) -> list[str]:

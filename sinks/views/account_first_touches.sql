@@ -14,9 +14,7 @@ SELECT
 FROM (
     SELECT multiIf(e.resolved_account != '', e.resolved_account,
                    r.void, '',
-                   (SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1) > 0
-                AND (r.person, r.account_id) IN (SELECT child, parent FROM {db}.identity_revocations FINAL
-                                                WHERE kind = 'account' AND revoked = 1),
+                   {revoked_account},
                    '', r.account_id) AS account_id,
            min(r.first_key) AS first_key
     FROM (
@@ -25,9 +23,7 @@ FROM (
         SELECT t.account_id AS account_id, t.first_key AS first_key,
                -- void: the row's person stamp no longer holds (a shared device, a revoked device edge); its
                -- stamped account goes with it, as the stream takes the touch back from that person.
-               t.anonymous_id != '' AND (d.shared OR ((SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1) > 0
-                   AND t.person_id != '' AND (t.anonymous_id, t.person_id) IN (
-                       SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1)))
+               {void_stamp}
                    AS void,
                if(t.person_id != '' AND NOT void, t.person_id, d.resolved_person) AS person
         FROM (

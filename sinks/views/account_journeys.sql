@@ -19,9 +19,7 @@ SELECT
     r.person AS person_id,
     multiIf(e.resolved_account != '', e.resolved_account,
             r.void, '',
-            (SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1) > 0
-                AND (r.person, r.account_id) IN (
-                SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1),
+            {revoked_account},
             '', r.account_id) AS account_id,
     r.type AS type,
     r.channel AS channel,
@@ -38,9 +36,7 @@ FROM (
         t.event_id AS event_id, t.ts AS ts, t.anonymous_id AS anonymous_id, t.account_id AS account_id,
         -- void: the row's person stamp no longer holds (a shared device, a revoked device edge); its
         -- stamped account goes with it, as the stream takes the touch back from that person.
-        t.anonymous_id != '' AND (d.shared OR ((SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1) > 0
-            AND t.person_id != '' AND (t.anonymous_id, t.person_id) IN (
-                SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1)))
+        {void_stamp}
             AS void,
         if(t.person_id != '' AND NOT void, t.person_id, d.resolved_person) AS person,
         t.type AS type, t.channel AS channel, t.channel_category AS channel_category, t.utm_source AS utm_source,

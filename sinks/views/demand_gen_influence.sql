@@ -18,15 +18,11 @@ WITH
         -- Resolved as account_journeys resolves a touch (docs/identity.md): a void person stamp (shared device,
         -- revoked device edge) gives way to the device's person and takes its stamped account along.
         SELECT multiIf(e.resolved_account != '', e.resolved_account, r.void, '',
-                   (SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1) > 0
-                   AND (r.person, r.account_id) IN (
-                       SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1),
+                   {revoked_account},
                    '', r.account_id) AS account_id, r.ts AS ts
         FROM (
             SELECT t.account_id AS account_id, t.ts AS ts,
-                   t.anonymous_id != '' AND (d.shared OR ((SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1) > 0
-                    AND t.person_id != '' AND (t.anonymous_id, t.person_id) IN (
-                        SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1)))
+                   {void_stamp}
                    AS void,
                    if(t.person_id != '' AND NOT void, t.person_id, d.resolved_person) AS person
             FROM (

@@ -18,16 +18,12 @@ WITH
     firsts AS (
         -- Resolved as account_journeys resolves a touch (docs/identity.md).
         SELECT multiIf(e.resolved_account != '', e.resolved_account, r.void, '',
-                   (SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1) > 0
-                   AND (r.person, r.account_id) IN (
-                       SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'account' AND revoked = 1),
+                   {revoked_account},
                    '', r.account_id) AS account_id,
                toDateTime64(substring(min(r.first_key), 1, 23), 3, 'UTC') AS first_ts
         FROM (
             SELECT t.account_id AS account_id, t.first_key AS first_key,
-                   t.anonymous_id != '' AND (d.shared OR ((SELECT count() FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1) > 0
-                    AND t.person_id != '' AND (t.anonymous_id, t.person_id) IN (
-                        SELECT child, parent FROM {db}.identity_revocations FINAL WHERE kind = 'device' AND revoked = 1)))
+                   {void_stamp}
                    AS void,
                    if(t.person_id != '' AND NOT void, t.person_id, d.resolved_person) AS person
             FROM (
