@@ -238,6 +238,8 @@ class EventProducer:
         starting = self._clients.get(partition)
         if starting is None:  # a task, so a submitter left over from before _mark_down shares it
             starting = self._clients[partition] = asyncio.create_task(self._start_client())
+        if starting.done():  # every batch after the first: no future to await
+            return starting.result()
         return await asyncio.shield(starting)
 
     async def send(self, records: Sequence[Record]) -> None:

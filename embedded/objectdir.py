@@ -189,10 +189,10 @@ class ObjectDir:
             writes = []
             for key, path in chunk:
                 body, mtime = path.read_bytes(), path.stat().st_mtime
-                writes.append((key, body, mtime, self.log.append(PUT, key, body, mtime, _md5(body))))
-            for key, body, mtime, done in writes:
-                where = await done
-                self._index(PUT, key, len(body), mtime, _md5(body).hex(), where)
+                digest = _md5(body)
+                writes.append((key, len(body), mtime, digest, self.log.append(PUT, key, body, mtime, digest)))
+            for key, size, mtime, digest, done in writes:
+                self._index(PUT, key, size, mtime, digest.hex(), await done)
         self._keys = sorted(self._meta)
         for _key, path in loose:
             path.unlink()
@@ -223,12 +223,6 @@ class ObjectDir:
             entry.users -= 1
             if entry.users == 0:
                 del self._locks[key]
-
-    async def head(self, key: str) -> ObjectMeta | None:
-        if key in self._locks:
-            async with self._locked(key):
-                return self._meta.get(key)
-        return self._meta.get(key)
 
     async def get(self, key: str) -> tuple[ObjectMeta, bytes] | None:
         if key in self._locks:

@@ -84,10 +84,6 @@ class SegmentLog:
         self._pending: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    @property
-    def head(self) -> int:
-        return self._head
-
     def open(self) -> Iterator[Entry]:
         """Every record in log order (a later record of a key replaces an earlier one). Drops a torn
         tail of the last segment; raises CorruptLogError for a bad record anywhere else."""
